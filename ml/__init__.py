@@ -1,0 +1,1 @@
+"""The CRM win-probability ML library; it imports nothing of opsctl or workloads."""

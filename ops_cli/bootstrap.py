@@ -1,0 +1,42 @@
+"""Platform bootstrap steps that follow a healthy start: the buckets exist."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ops_cli.errors import OpsError
+
+# botocore's own retry policy covers the seconds after the gateway turns healthy.
+_RETRIES = Config(retries={"max_attempts": 10, "mode": "standard"}, connect_timeout=5)
+
+
+def s3_client(
+    endpoint_url: str | None, access_key: str | None, secret_key: str | None, region: str
+):
+    """A boto3 S3 client; with no keys, the AWS SDK's own credential chain applies."""
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint_url,
+        aws_access_key_id=access_key,
+        aws_secret_access_key=secret_key,
+        region_name=region,
+        config=_RETRIES,
+    )
+
+
+def ensure_buckets(client, buckets: Iterable[str]) -> list[str]:
+    """Create the buckets that do not exist; return the names created."""
+    try:
+        existing = {b["Name"] for b in client.list_buckets().get("Buckets", [])}
+        created = []
+        for bucket in buckets:
+            if bucket not in existing:
+                client.create_bucket(Bucket=bucket)
+                created.append(bucket)
+        return created
+    except (BotoCoreError, ClientError) as exc:
+        raise OpsError(f"object storage: could not create the buckets: {exc}") from None

@@ -1,0 +1,185 @@
+"""Load an environment: ``base.yaml`` <- ``<env>.yaml`` <- ``OPSCTL_*`` variables.
+
+Merging is a deep merge of mappings (lists and scalars are replaced). Every
+error names where the offending value came from: the file, the key path and,
+for unknown keys, the keys that are allowed there.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from ops_cli.config.models import EnvironmentConfig
+from ops_cli.config.schema_paths import allowed_keys_at
+from ops_cli.errors import ConfigError
+
+ENV_PREFIX = "OPSCTL_"
+# Variables of ours that are not config overrides.
+RESERVED_VARIABLES = {"OPSCTL_ENV", "OPSCTL_ENVIRONMENTS_DIR", "OPSCTL_OUTPUT"}
+RESERVED_PREFIXES = ("OPSCTL_SECRET_",)
+BASE_FILE = "base.yaml"
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One source of settings and the label errors use for it."""
+
+    label: str
+    data: dict[str, Any]
+
+
+def find_environments_dir(explicit: Path | None = None) -> Path:
+    """The folder holding ``base.yaml``: the flag, ``OPSCTL_ENVIRONMENTS_DIR``,
+    the nearest ``environments/`` above the working directory, or the one beside
+    this installation (an editable checkout)."""
+    if explicit is None and os.environ.get("OPSCTL_ENVIRONMENTS_DIR"):
+        explicit = Path(os.environ["OPSCTL_ENVIRONMENTS_DIR"])
+    if explicit is not None:
+        if not (explicit / BASE_FILE).is_file():
+            raise ConfigError(f"{explicit}: no {BASE_FILE} in this environments folder")
+        return explicit
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / "environments" / BASE_FILE).is_file():
+            return folder / "environments"
+    beside_install = Path(__file__).resolve().parents[2] / "environments"
+    if (beside_install / BASE_FILE).is_file():
+        return beside_install
+    raise ConfigError(
+        "no environments/ folder found here or above; pass --environments-dir "
+        "or set OPSCTL_ENVIRONMENTS_DIR"
+    )
+
+
+def available_environments(env_dir: Path) -> list[str]:
+    """Names of the environments defined in ``env_dir`` (every YAML but base)."""
+    return sorted(p.stem for p in env_dir.glob("*.yaml") if p.name != BASE_FILE)
+
+
+def load_environment(
+    name: str,
+    env_dir: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> EnvironmentConfig:
+    """Return the validated config of environment ``name``.
+
+    Raises :class:`ConfigError` (exit code 2) for an unknown environment,
+    unreadable YAML, an unknown key, a wrong value or a bad ``OPSCTL_*`` variable.
+    """
+    env_dir = find_environments_dir(env_dir)
+    known = available_environments(env_dir)
+    if name not in known:
+        raise ConfigError(
+            f"unknown environment '{name}'; environments in {env_dir}: {', '.join(known)}"
+        )
+    layers = [
+        _read_yaml(env_dir / BASE_FILE),
+        _read_yaml(env_dir / f"{name}.yaml"),
+        _overrides_from_environ(os.environ if environ is None else environ),
+    ]
+    merged: dict[str, Any] = {"name": name}
+    for layer in layers:
+        merged = deep_merge(merged, layer.data)
+    try:
+        return EnvironmentConfig.model_validate(merged)
+    except ValidationError as exc:
+        raise ConfigError(
+            _describe_validation_error(exc, layers, env_dir / f"{name}.yaml")
+        ) from None
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """Mappings merge key by key; anything else in ``override`` replaces ``base``."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _read_yaml(path: Path) -> Layer:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{path}:{where}: invalid YAML: {problem}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{path}: the top level must be a mapping of keys, not {type(data).__name__}"
+        )
+    if "name" in data:
+        raise ConfigError(f"{path}: 'name' is set by the file name, remove the key")
+    return Layer(str(path), data)
+
+
+def _overrides_from_environ(environ: Mapping[str, str]) -> Layer:
+    """``OPSCTL_NETWORK__PORT_BASE=19000`` -> ``{"network": {"port_base": 19000}}``.
+
+    Values are parsed as YAML scalars, so numbers and booleans keep their type.
+    """
+    data: dict[str, Any] = {}
+    for variable, raw in sorted(environ.items()):
+        if not variable.startswith(ENV_PREFIX) or variable in RESERVED_VARIABLES:
+            continue
+        if variable.startswith(RESERVED_PREFIXES):
+            continue
+        path = [part.lower() for part in variable[len(ENV_PREFIX) :].split("__")]
+        if any(not part for part in path):
+            raise ConfigError(f"{variable}: empty key segment; use '__' between keys")
+        try:
+            value = yaml.safe_load(raw) if raw != "" else ""
+        except yaml.YAMLError:
+            value = raw
+        node = data
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = value
+    return Layer("environment variables (OPSCTL_*)", data)
+
+
+def _describe_validation_error(exc: ValidationError, layers: list[Layer], env_file: Path) -> str:
+    lines = []
+    for error in exc.errors():
+        loc = [str(part) for part in error["loc"]]
+        source = _source_of(loc, layers) or str(env_file)
+        key = ".".join(loc) or "(top level)"
+        if error["type"] == "extra_forbidden":
+            allowed = allowed_keys_at(EnvironmentConfig, loc[:-1])
+            lines.append(f"{source}: unknown key '{key}'; allowed here: {', '.join(allowed)}")
+        else:
+            message = error["msg"].removeprefix("Value error, ")
+            lines.append(f"{source}: {key}: {message}")
+    return "invalid configuration\n  " + "\n  ".join(lines)
+
+
+def _source_of(loc: list[str], layers: list[Layer]) -> str | None:
+    """The label of the last layer that sets the key path ``loc``."""
+    for layer in reversed(layers):
+        node: Any = layer.data
+        found = True
+        for part in loc:
+            if isinstance(node, Mapping) and part in node:
+                node = node[part]
+            else:
+                found = False
+                break
+        if found and loc:
+            if layer.label.startswith("environment variables"):
+                return f"{ENV_PREFIX}{'__'.join(p.upper() for p in loc)}"
+            return layer.label
+    return None

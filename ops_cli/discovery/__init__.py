@@ -1,0 +1,1 @@
+"""Discovery: how workloads and people find services. ``static`` or ``consul``."""

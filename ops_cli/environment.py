@@ -1,0 +1,72 @@
+"""An environment opened for work: its config, catalog, state directory and secrets."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from ops_cli.catalog import Catalog, load_catalog
+from ops_cli.config import EnvironmentConfig, load_environment
+from ops_cli.errors import ConfigError
+from ops_cli.scheduler.base import Scheduler
+from ops_cli.secrets import SecretStore
+from ops_cli.state import StatePaths, state_paths
+
+
+@dataclass(frozen=True)
+class Environment:
+    """Everything a command needs to act on one environment."""
+
+    config: EnvironmentConfig
+    catalog: Catalog
+    paths: StatePaths
+    secrets: SecretStore
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    def scheduler(self) -> Scheduler:
+        """The scheduler the environment names, built for its enabled workloads."""
+        if self.config.scheduler == "local":
+            from ops_cli.scheduler.local.scheduler import LocalScheduler
+            from ops_cli.scheduler.local.workload import resolve_local_workloads
+
+            workloads = resolve_local_workloads(self.config, self.catalog, self.paths, self.secrets)
+            return LocalScheduler(self.config, workloads, self.paths)
+        raise ConfigError(
+            f"environment '{self.name}': scheduler '{self.config.scheduler}' is not available "
+            "in this installation"
+        )
+
+    def local_secret_names(self) -> list[str]:
+        """Secrets opsctl may generate itself: only those of a local environment."""
+        if not self.config.is_local:
+            return []
+        names = [self.config.storage.access_key_secret, self.config.storage.secret_key_secret]
+        if self.config.auth.required:
+            names.append(self.config.auth.api_key_secret)
+        return [n for n in names if n]
+
+
+def open_environment(
+    name: str,
+    *,
+    environments_dir: Path | None = None,
+    catalog_dir: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Environment:
+    """Load and check environment ``name``; raises :class:`ConfigError` when invalid."""
+    environ = os.environ if environ is None else environ
+    config = load_environment(name, environments_dir, environ)
+    catalog = load_catalog(catalog_dir)
+    unknown = [w for w in config.workloads if w not in catalog.specs]
+    if unknown:
+        raise ConfigError(
+            f"environment '{name}': workloads {unknown} are not in the catalog; "
+            f"known: {', '.join(sorted(catalog.specs))}"
+        )
+    paths = state_paths(config)
+    return Environment(config, catalog, paths, SecretStore(paths.secrets_file, environ))

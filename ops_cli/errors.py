@@ -1,0 +1,40 @@
+"""Errors the core raises, each mapped to a documented exit code.
+
+Exit codes: 0 success, 1 operational failure, 2 usage or configuration error.
+The CLI catches :class:`OpsError` and prints its message; no traceback reaches
+the user for an error the core anticipated.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+
+class OpsError(Exception):
+    """An anticipated failure; ``str(err)`` is the whole message for the user."""
+
+    exit_code: int = EXIT_FAILURE
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+class ConfigError(OpsError):
+    """Invalid configuration or usage: a file, key, flag or variable is wrong."""
+
+    exit_code = EXIT_USAGE
+
+
+class LockedError(OpsError):
+    """Another opsctl command holds the environment's lock."""
+
+
+class ServiceFailedError(OpsError):
+    """A workload did not start or did not become healthy in time."""
+
+
+class PortInUseError(OpsError):
+    """A port the environment needs is taken by a process that is not ours."""

@@ -1,0 +1,1 @@
+"""Schedulers: where workloads run. ``local`` (supervised processes) or ``nomad``."""

@@ -1,0 +1,1 @@
+"""The local scheduler: workloads as processes under supervisord, on loopback."""

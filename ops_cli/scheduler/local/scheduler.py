@@ -1,0 +1,243 @@
+"""The local scheduler: supervisord runs the processes, opsctl orders and gates them."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from ops_cli.config.models import EnvironmentConfig
+from ops_cli.errors import PortInUseError, ServiceFailedError
+from ops_cli.health import probe
+from ops_cli.ports import port_holder, port_is_free
+from ops_cli.scheduler.base import (
+    ApplyResult,
+    Health,
+    ProgressCallback,
+    Scheduler,
+    WorkloadEvent,
+    WorkloadStatus,
+)
+from ops_cli.scheduler.local.logfiles import follow_lines, tail_lines
+from ops_cli.scheduler.local.supervisor_client import (
+    RUNNING_STATES,
+    ProcessInfo,
+    SupervisorClient,
+    socket_path_for,
+)
+from ops_cli.scheduler.local.supervisor_conf import render_supervisor_conf
+from ops_cli.scheduler.local.workload import LocalWorkload, tool_path
+from ops_cli.state import StatePaths
+
+_LOG_LINES_ON_FAILURE = 20
+
+
+class LocalScheduler(Scheduler):
+    """Runs ``workloads`` as supervisord programs bound to the environment's host."""
+
+    def __init__(
+        self, config: EnvironmentConfig, workloads: list[LocalWorkload], paths: StatePaths
+    ) -> None:
+        self.config = config
+        self.paths = paths
+        self.workloads = {w.name: w for w in workloads}
+        self.conf_file = paths.run / "supervisord.conf"
+        self.client = SupervisorClient(
+            self.conf_file, socket_path_for(paths.run), paths.run / "supervisord.pid"
+        )
+
+    # -- the Scheduler role ---------------------------------------------------
+
+    def up(self, progress: ProgressCallback) -> ApplyResult:
+        began = time.monotonic()
+        self._write_workload_files()
+        self._write_conf()
+        if self.client.is_running():
+            to_start = self._reconcile_running()
+        else:
+            self._check_ports(self.workloads.values())
+            self.client.start_daemon(self._daemon_env())
+            to_start = set(self.workloads)
+        unchanged = sorted(set(self.workloads) - to_start)
+        for name in unchanged:
+            progress(WorkloadEvent(name, "unchanged", detail="already running and healthy"))
+        self._start_in_order(to_start, progress)
+        return ApplyResult(
+            started=sorted(to_start), unchanged=unchanged, elapsed_s=time.monotonic() - began
+        )
+
+    def status(self) -> list[WorkloadStatus]:
+        infos = self.client.all_info() if self.client.is_running() else {}
+        return [self._status_of(w, infos.get(w.name)) for w in self.workloads.values()]
+
+    def restart(self, name: str, progress: ProgressCallback) -> None:
+        if not self.client.is_running():
+            raise ServiceFailedError(
+                f"the '{self.config.name}' environment is not up; run: opsctl up --env {self.config.name}"
+            )
+        self.client.stop(name)
+        self._start_in_order({name}, progress)
+
+    def down(self) -> list[str]:
+        if not self.client.is_running():
+            return []
+        running = [n for n, i in self.client.all_info().items() if i.state in RUNNING_STATES]
+        self.client.shutdown()
+        return sorted(n for n in running if n in self.workloads)
+
+    def logs(self, name: str, *, lines: int, follow: bool) -> Iterator[str]:
+        log_file = self.workloads[name].log_file
+        if follow:
+            return follow_lines(log_file, lines)
+        return iter(tail_lines(log_file, lines))
+
+    # -- helpers ----------------------------------------------------------------
+
+    def _write_workload_files(self) -> None:
+        for workload in self.workloads.values():
+            workload.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            for path, content, mode in workload.files:
+                _write_private(path, content, mode)
+
+    def _write_conf(self) -> None:
+        text = render_supervisor_conf(
+            list(self.workloads.values()),
+            socket_path=self.client.socket_path,
+            pid_file=self.client.pid_file,
+            log_dir=self.paths.logs,
+        )
+        _write_private(self.conf_file, text, 0o600)
+
+    def _daemon_env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env["PATH"] = tool_path()
+        return env
+
+    def _reconcile_running(self) -> set[str]:
+        """Apply a changed configuration to the running supervisord; return what to start."""
+        added, changed, removed = self.client.reload()
+        for name in removed:
+            self.client.stop(name)
+            self.client.remove_group(name)
+        for name in changed:
+            self.client.stop(name)
+            self.client.remove_group(name)
+            self.client.add_group(name)
+        for name in added:
+            self.client.add_group(name)
+        infos = self.client.all_info()
+        to_start = {n for n in self.workloads if n in added or n in changed}
+        for name, workload in self.workloads.items():
+            status = self._status_of(workload, infos.get(name))
+            if status.health is not Health.HEALTHY:
+                to_start.add(name)
+        not_running = [
+            self.workloads[n]
+            for n in to_start
+            if infos.get(n) is None or infos[n].state not in RUNNING_STATES
+        ]
+        self._check_ports(not_running)
+        return to_start
+
+    def _check_ports(self, workloads: Iterable[LocalWorkload]) -> None:
+        host = self.config.network.bind_host
+        for workload in workloads:
+            for label, port in workload.ports.items():
+                if not port_is_free(host, port):
+                    holder = port_holder(port)
+                    by = f" by {holder}" if holder else ""
+                    raise PortInUseError(
+                        f"port {port} ({workload.name}.{label}) on {host} is already in use{by}; "
+                        f"stop that process, or move the environment with network.port_base "
+                        f"(OPSCTL_NETWORK__PORT_BASE) or workloads.{workload.name}.ports.{label}"
+                    )
+
+    def _start_in_order(self, names: set[str], progress: ProgressCallback) -> None:
+        """Start ``names`` as soon as their dependencies are healthy; wait for each
+        to be healthy. Independent workloads start together."""
+        pending = set(names)
+        starting: dict[str, float] = {}
+        healthy = set(self.workloads) - pending
+        for name in sorted(pending):
+            progress(WorkloadEvent(name, "waiting"))
+        while pending or starting:
+            for name in sorted(pending):
+                if all(dep in healthy for dep in self.workloads[name].depends_on):
+                    self.client.start(name)
+                    starting[name] = time.monotonic()
+                    pending.discard(name)
+                    progress(WorkloadEvent(name, "starting"))
+            for name, since in list(starting.items()):
+                if self._became_healthy(name, since, progress):
+                    healthy.add(name)
+                    del starting[name]
+            if pending or starting:
+                time.sleep(self.config.health.poll_interval_s)
+
+    def _became_healthy(self, name: str, since: float, progress: ProgressCallback) -> bool:
+        workload = self.workloads[name]
+        elapsed = time.monotonic() - since
+        info = self.client.info(name)
+        if info.state == "FATAL":
+            self._fail(
+                name, f"exited and could not be restarted ({info.description})", progress, elapsed
+            )
+        if info.state == "RUNNING":
+            if workload.probe is None:
+                progress(WorkloadEvent(name, "healthy", elapsed, "running"))
+                return True
+            result = probe(workload.probe, self.config.health.check_timeout_s)
+            if result.healthy:
+                progress(WorkloadEvent(name, "healthy", elapsed, result.detail))
+                return True
+        if elapsed > self.config.health.start_timeout_s:
+            self._fail(
+                name,
+                f"not healthy after {self.config.health.start_timeout_s:.0f}s (state {info.state})",
+                progress,
+                elapsed,
+            )
+        return False
+
+    def _fail(self, name: str, reason: str, progress: ProgressCallback, elapsed: float) -> None:
+        progress(WorkloadEvent(name, "failed", elapsed, reason))
+        log_file = self.workloads[name].log_file
+        tail = "\n    ".join(tail_lines(log_file, _LOG_LINES_ON_FAILURE)) or "(empty)"
+        raise ServiceFailedError(
+            f"workload '{name}' {reason}\n  last lines of {log_file}:\n    {tail}"
+        )
+
+    def _status_of(self, workload: LocalWorkload, info: ProcessInfo | None) -> WorkloadStatus:
+        base = {"name": workload.name, "endpoints": workload.endpoints}
+        if info is None or info.state in {"STOPPED", "EXITED", "STOPPING"}:
+            return WorkloadStatus(health=Health.STOPPED, detail="not running", **base)
+        if info.state == "FATAL":
+            return WorkloadStatus(health=Health.FAILED, detail=info.description, **base)
+        if info.state != "RUNNING":
+            return WorkloadStatus(
+                health=Health.STARTING, detail=info.state.lower(), pid=info.pid or None, **base
+            )
+        uptime = max(0.0, time.time() - info.start)
+        if workload.probe is None:
+            return WorkloadStatus(
+                health=Health.HEALTHY, detail="running", pid=info.pid, uptime_s=uptime, **base
+            )
+        result = probe(workload.probe, self.config.health.check_timeout_s)
+        health = Health.HEALTHY if result.healthy else Health.UNHEALTHY
+        return WorkloadStatus(
+            health=health, detail=result.detail, pid=info.pid, uptime_s=uptime, **base
+        )
+
+
+def _write_private(path: Path, content: str, mode: int) -> None:
+    """Write ``content`` atomically with ``mode`` (the files can carry secrets)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(content)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.chmod(tmp, mode)
+    os.replace(tmp, path)

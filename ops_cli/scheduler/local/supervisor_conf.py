@@ -1,0 +1,91 @@
+"""Render the supervisord configuration of a local environment.
+
+supervisord does the supervising (restarts, log files, process groups); this
+module only writes its INI file. Each workload is a program with
+``autostart=false``: opsctl starts them itself, in dependency order, gated on
+health checks. The file holds the workloads' environment, secrets included,
+so it is written with mode 0600 inside a 0700 directory.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+from ops_cli.scheduler.local.workload import LocalWorkload
+
+REAPER_NAME = "opsctl-reaper"
+
+
+def _escape(value: str) -> str:
+    """supervisord expands ``%(name)s``; a literal percent sign must be doubled."""
+    return value.replace("%", "%%")
+
+
+def _environment_line(env: dict[str, str]) -> str:
+    parts = []
+    for key, value in sorted(env.items()):
+        quoted = value.replace("\\", "\\\\").replace('"', '\\"')
+        parts.append(f'{key}="{_escape(quoted)}"')
+    return ",".join(parts)
+
+
+def render_supervisor_conf(
+    workloads: list[LocalWorkload], *, socket_path: Path, pid_file: Path, log_dir: Path
+) -> str:
+    """The complete supervisord.conf for ``workloads``."""
+    sections = [
+        "[unix_http_server]",
+        f"file={_escape(str(socket_path))}",
+        "chmod=0700",
+        "",
+        "[supervisord]",
+        f"logfile={_escape(str(log_dir / 'supervisord.log'))}",
+        f"pidfile={_escape(str(pid_file))}",
+        "logfile_maxbytes=10MB",
+        "logfile_backups=2",
+        "nodaemon=false",
+        "",
+        "[rpcinterface:supervisor]",
+        "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface",
+        "",
+        "[supervisorctl]",
+        f"serverurl=unix://{_escape(str(socket_path))}",
+        "",
+        # Kills what a crashed process left behind in its process group (for
+        # example the uvicorn child of `mlflow server`), so the restarted
+        # process can bind its port again.
+        f"[eventlistener:{REAPER_NAME}]",
+        f"command={_escape(shlex.join([sys.executable, '-m', 'ops_cli.scheduler.local.reaper']))}",
+        "events=PROCESS_STATE_EXITED",
+        "autorestart=true",
+        f"stderr_logfile={_escape(str(log_dir / (REAPER_NAME + '.log')))}",
+        "",
+    ]
+    for workload in workloads:
+        sections += _program_section(workload)
+    return "\n".join(sections)
+
+
+def _program_section(workload: LocalWorkload) -> list[str]:
+    return [
+        f"[program:{workload.name}]",
+        f"command={_escape(shlex.join(workload.command))}",
+        f"directory={_escape(str(workload.data_dir))}",
+        f"environment={_environment_line(workload.env)}",
+        "autostart=false",
+        "autorestart=true",
+        "startsecs=1",
+        "startretries=10",
+        "stopsignal=TERM",
+        "stopwaitsecs=20",
+        "stopasgroup=true",
+        "killasgroup=true",
+        "redirect_stderr=true",
+        f"stdout_logfile={_escape(str(workload.log_file))}",
+        "stdout_logfile_maxbytes=20MB",
+        "stdout_logfile_backups=3",
+        f"; fingerprint={workload.fingerprint()}",
+        "",
+    ]
