@@ -1,0 +1,5 @@
+"""``python -m ops_cli`` runs the CLI."""
+
+from ops_cli.cli.app import main
+
+main()

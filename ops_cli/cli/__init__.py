@@ -1,0 +1,4 @@
+"""The command line: parses arguments, calls the core, renders results.
+
+Nothing outside this package imports it.
+"""
