@@ -1,0 +1,131 @@
+"""Where raw data comes from: Kaggle, a local folder, or the built-in generator.
+
+Every source answers the same question, :meth:`Source.fetch`: the dataset's
+CSV files as bytes, keyed by file name. Landing them in storage is
+:mod:`ml.data.acquire`'s job, so every source lands the same way.
+"""
+
+from __future__ import annotations
+
+import abc
+import json
+import os
+from pathlib import Path
+
+from ml.data import schema
+from ml.data.synthetic import GeneratorConfig, generate_csv_files
+
+KAGGLE_HANDLE = "innocentmfa/crm-sales-opportunities"
+REQUIRED_FILES = tuple(f"{t}.csv" for t in schema.TABLES)
+OPTIONAL_FILES = (f"{schema.DICTIONARY}.csv",)
+
+
+class SourceError(RuntimeError):
+    """A source cannot deliver: no credentials, a missing file, an unreadable folder."""
+
+
+class Source(abc.ABC):
+    """One origin of the dataset's files."""
+
+    @abc.abstractmethod
+    def describe(self) -> dict[str, object]:
+        """What the source is, as recorded in the manifest (no secrets)."""
+
+    @abc.abstractmethod
+    def fetch(self) -> dict[str, bytes]:
+        """The required CSV files (and optional ones present) as ``{name: bytes}``.
+
+        Raises :class:`SourceError` naming what is missing.
+        """
+
+
+def read_folder(folder: Path) -> dict[str, bytes]:
+    """The dataset's CSV files found in ``folder`` (searched recursively)."""
+    if not folder.is_dir():
+        raise SourceError(f"{folder}: not a folder")
+    found = {p.name: p for p in sorted(folder.rglob("*.csv"))}
+    missing = [name for name in REQUIRED_FILES if name not in found]
+    if missing:
+        raise SourceError(f"{folder}: missing {', '.join(missing)}")
+    wanted = [*REQUIRED_FILES, *(n for n in OPTIONAL_FILES if n in found)]
+    return {name: found[name].read_bytes() for name in wanted}
+
+
+class FolderSource(Source):
+    """A local folder holding ``sales_pipeline.csv``, ``accounts.csv``, ``products.csv``
+    and ``sales_teams.csv`` (``data_dictionary.csv`` optional)."""
+
+    def __init__(self, folder: Path | str) -> None:
+        self.folder = Path(folder).expanduser()
+
+    def describe(self) -> dict[str, object]:
+        return {"kind": "folder", "path": str(self.folder)}
+
+    def fetch(self) -> dict[str, bytes]:
+        return read_folder(self.folder)
+
+
+def kaggle_credentials_configured(environ: dict[str, str] | None = None) -> bool:
+    """Whether kagglehub would find credentials: variables or ``~/.kaggle/kaggle.json``."""
+    env = os.environ if environ is None else environ
+    if env.get("KAGGLE_API_TOKEN") or (env.get("KAGGLE_USERNAME") and env.get("KAGGLE_KEY")):
+        return True
+    config_dir = Path(env.get("KAGGLE_CONFIG_DIR", Path.home() / ".kaggle"))
+    try:
+        return bool(json.loads((config_dir / "kaggle.json").read_text()).get("key"))
+    except (OSError, ValueError):
+        return False
+
+
+class KaggleSource(Source):
+    """The published dataset, downloaded through kagglehub when credentials are set."""
+
+    def __init__(self, handle: str = KAGGLE_HANDLE) -> None:
+        self.handle = handle
+
+    def describe(self) -> dict[str, object]:
+        return {"kind": "kaggle", "handle": self.handle}
+
+    def fetch(self) -> dict[str, bytes]:
+        if not kaggle_credentials_configured():
+            raise SourceError(
+                "Kaggle credentials are not configured: set KAGGLE_USERNAME and KAGGLE_KEY "
+                "(or KAGGLE_API_TOKEN, or ~/.kaggle/kaggle.json), or use a folder or synthetic"
+            )
+        import kagglehub
+
+        try:
+            folder = kagglehub.dataset_download(self.handle)
+        except Exception as exc:  # kagglehub raises many types; all mean "not delivered"
+            raise SourceError(f"Kaggle download of {self.handle} failed: {exc}") from exc
+        return read_folder(Path(folder))
+
+
+class SyntheticSource(Source):
+    """The built-in seeded generator (:mod:`ml.data.synthetic`)."""
+
+    def __init__(self, config: GeneratorConfig) -> None:
+        self.config = config
+
+    def describe(self) -> dict[str, object]:
+        c = self.config
+        return {
+            "kind": "synthetic",
+            "rows": c.rows,
+            "seed": c.seed,
+            "signal": c.signal,
+            "drift": c.drift,
+            "quirks": c.quirks,
+        }
+
+    def fetch(self) -> dict[str, bytes]:
+        return generate_csv_files(self.config)
+
+
+def make_source(spec: str, *, rows: int = 8800, seed: int = 42, drift: float = 0.0) -> Source:
+    """The source a user names: ``kaggle``, ``synthetic`` or a folder path."""
+    if spec == "kaggle":
+        return KaggleSource()
+    if spec == "synthetic":
+        return SyntheticSource(GeneratorConfig(rows=rows, seed=seed, drift=drift))
+    return FolderSource(spec)
