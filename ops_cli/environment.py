@@ -28,13 +28,18 @@ class Environment:
     def name(self) -> str:
         return self.config.name
 
-    def scheduler(self) -> Scheduler:
-        """The scheduler the environment names, built for its enabled workloads."""
+    def scheduler(self, *, inspect_only: bool = False) -> Scheduler:
+        """The scheduler the environment names, built for its enabled workloads.
+
+        With ``inspect_only`` (status, logs, down) unset secrets are not an
+        error: those commands read state and never start anything.
+        """
+        secrets = self.secrets.lenient() if inspect_only else self.secrets
         if self.config.scheduler == "local":
             from ops_cli.scheduler.local.scheduler import LocalScheduler
             from ops_cli.scheduler.local.workload import resolve_local_workloads
 
-            workloads = resolve_local_workloads(self.config, self.catalog, self.paths, self.secrets)
+            workloads = resolve_local_workloads(self.config, self.catalog, self.paths, secrets)
             return LocalScheduler(self.config, workloads, self.paths)
         raise ConfigError(
             f"environment '{self.name}': scheduler '{self.config.scheduler}' is not available "

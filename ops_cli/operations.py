@@ -58,7 +58,7 @@ def up(env: Environment, progress: ProgressCallback, *, lock_timeout_s: float = 
 
 def status(env: Environment) -> list[WorkloadStatus]:
     """The health of every enabled workload; needs no lock and changes nothing."""
-    return env.scheduler().status()
+    return env.scheduler(inspect_only=True).status()
 
 
 def restart(
@@ -73,7 +73,7 @@ def restart(
 def logs(env: Environment, name: str, *, lines: int, follow: bool) -> Iterator[str]:
     """The output of workload ``name``."""
     _require_enabled(env, name)
-    return env.scheduler().logs(name, lines=lines, follow=follow)
+    return env.scheduler(inspect_only=True).logs(name, lines=lines, follow=follow)
 
 
 @dataclass
@@ -89,7 +89,7 @@ def down(env: Environment, *, purge: bool, lock_timeout_s: float = 0) -> DownRep
     if not env.paths.root.exists():
         return DownReport(env.name, [], False)
     with environment_lock(env.paths.lock_file, environment=env.name, timeout_s=lock_timeout_s):
-        stopped = env.scheduler().down()
+        stopped = env.scheduler(inspect_only=True).down()
         if purge:
             shutil.rmtree(env.paths.root)
         else:

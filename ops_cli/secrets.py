@@ -46,6 +46,11 @@ class SecretStore:
             )
         return value
 
+    def lenient(self) -> SecretStore:
+        """A view whose :meth:`require` answers an empty string for an unset secret:
+        for commands that inspect an environment (status, logs) and use no secret."""
+        return _LenientSecretStore(self._file, self._environ)
+
     def ensure_generated(self, names: Iterable[str]) -> list[str]:
         """Generate the secrets among ``names`` that are set nowhere.
 
@@ -60,3 +65,8 @@ class SecretStore:
             stored[name] = _random.token_urlsafe(24)
         write_json_atomic(self._file, stored, mode=0o600)
         return created
+
+
+class _LenientSecretStore(SecretStore):
+    def require(self, name: str) -> str:
+        return self.get(name) or ""

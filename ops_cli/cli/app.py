@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 
-import click
 import typer
 
 from ops_cli import __version__
@@ -56,12 +55,14 @@ def main(argv: list[str] | None = None) -> None:
     command = typer.main.get_command(app)
     try:
         result = command.main(args=argv, prog_name="opsctl", standalone_mode=False)
-    except click.exceptions.Abort:
+    except typer.Abort:
         sys.stderr.write("Aborted.\n")
         sys.exit(EXIT_FAILURE)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
+    except typer.TyperException as exc:  # bad flag, missing argument, wrong value
+        show = getattr(exc, "show", None)
+        if show is not None:
+            show()
+        sys.exit(getattr(exc, "exit_code", EXIT_USAGE))
     except OpsError as exc:
         _report_error(str(exc), exc.hint, exc.exit_code, as_json)
         sys.exit(exc.exit_code)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,8 @@ class Layer:
 
     label: str
     data: dict[str, Any]
+    # for variables: key path -> the variable that set it
+    origins: dict[tuple[str, ...], str] = field(default_factory=dict)
 
 
 def find_environments_dir(explicit: Path | None = None) -> Path:
@@ -133,6 +135,7 @@ def _overrides_from_environ(environ: Mapping[str, str]) -> Layer:
     Values are parsed as YAML scalars, so numbers and booleans keep their type.
     """
     data: dict[str, Any] = {}
+    origins: dict[tuple[str, ...], str] = {}
     for variable, raw in sorted(environ.items()):
         if not variable.startswith(ENV_PREFIX) or variable in RESERVED_VARIABLES:
             continue
@@ -149,7 +152,8 @@ def _overrides_from_environ(environ: Mapping[str, str]) -> Layer:
         for part in path[:-1]:
             node = node.setdefault(part, {})
         node[path[-1]] = value
-    return Layer("environment variables (OPSCTL_*)", data)
+        origins[tuple(path)] = variable
+    return Layer("environment variables (OPSCTL_*)", data, origins)
 
 
 def _describe_validation_error(exc: ValidationError, layers: list[Layer], env_file: Path) -> str:
@@ -179,7 +183,8 @@ def _source_of(loc: list[str], layers: list[Layer]) -> str | None:
                 found = False
                 break
         if found and loc:
-            if layer.label.startswith("environment variables"):
-                return f"{ENV_PREFIX}{'__'.join(p.upper() for p in loc)}"
+            for path, variable in layer.origins.items():
+                if path[: len(loc)] == tuple(loc):
+                    return variable
             return layer.label
     return None

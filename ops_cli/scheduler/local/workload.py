@@ -159,7 +159,7 @@ def _resolve_one(
     context.update({f"port.{label}": str(port) for label, port in ports.items()})
     strings = [*spec.command, *spec.env.values(), *extra_env.values()]
     strings += [f.content for f in spec.files]
-    for name in set().union(*(placeholders_in(s) for s in strings)):
+    for name in sorted(set().union(*(placeholders_in(s) for s in strings))):
         if name.startswith("secret."):
             context[name] = secrets.require(name.removeprefix("secret."))
 

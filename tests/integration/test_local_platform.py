@@ -1,0 +1,179 @@
+"""The local platform end to end, on real SeaweedFS, MLflow and Prefect processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import time
+import uuid
+
+import boto3
+import httpx
+import psutil
+import pytest
+
+pytestmark = pytest.mark.integration
+
+SERVICES = {"storage", "mlflow", "prefect-server", "prefect-worker"}
+
+
+def services(platform) -> dict[str, dict]:
+    return {s["name"]: s for s in platform.json("status")["services"]}
+
+
+def wait_until_healthy_again(platform, name: str, old_pid: int, timeout: float = 180) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        service = services(platform)[name]
+        if service["health"] == "healthy" and service["pid"] not in (None, old_pid):
+            return service
+        time.sleep(1)
+    raise AssertionError(f"{name} did not come back: {services(platform)[name]}")
+
+
+def s3(platform):
+    return boto3.client(
+        "s3",
+        endpoint_url=f"http://127.0.0.1:{platform.port_base}",
+        aws_access_key_id=platform.secret("s3-access-key"),
+        aws_secret_access_key=platform.secret("s3-secret-key"),
+        region_name="us-east-1",
+    )
+
+
+def listening_ports(base: int) -> list[int]:
+    return sorted(
+        c.laddr.port
+        for c in psutil.net_connections(kind="inet")
+        if c.status == psutil.CONN_LISTEN and base <= c.laddr.port < base + 100
+    )
+
+
+def processes_of(state_dir) -> list[psutil.Process]:
+    mine = []
+    for proc in psutil.process_iter(["cmdline", "environ"]):
+        try:
+            cmdline = " ".join(proc.info["cmdline"] or [])
+        except psutil.Error:
+            continue
+        if str(state_dir) in cmdline and proc.pid != os.getpid():
+            mine.append(proc)
+    return mine
+
+
+def test_up_kill_down_up_keeps_data(local_platform) -> None:
+    platform = local_platform
+    first = platform.popen("up", "--output", "json")
+    owner = platform.state_dir.parent / ".state.lock.owner"
+    deadline = time.monotonic() + 30
+    while not owner.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert owner.exists(), "the first up never took the lock"
+
+    # a second up while the first runs is refused without touching the state
+    second = platform.run("up", timeout=60)
+    assert second.returncode == 1
+    assert "is locked by another opsctl command" in second.stderr
+
+    out, err = first.communicate(timeout=600)
+    assert first.returncode == 0, err
+    report = __import__("json").loads(out)
+    assert report["changed"] is True
+    assert set(report["started"]) == SERVICES
+    assert {s["health"] for s in report["services"]} == {"healthy"}
+    assert set(report["buckets_created"]) >= {"mlflow-artifacts", "crm-data"}
+    state = __import__("json").loads((platform.state_dir / "state.json").read_text())
+    assert state["last_action"] == "up"
+
+    # every port is on loopback only
+    for conn in psutil.net_connections(kind="inet"):
+        if (
+            conn.status == psutil.CONN_LISTEN
+            and platform.port_base <= conn.laddr.port < platform.port_base + 100
+        ):
+            assert conn.laddr.ip == "127.0.0.1", conn
+
+    mlflow_url = f"http://127.0.0.1:{platform.port_base + 10}"
+    experiment = f"persisted-{uuid.uuid4().hex[:8]}"
+    created = httpx.post(
+        f"{mlflow_url}/api/2.0/mlflow/experiments/create", json={"name": experiment}
+    )
+    assert created.status_code == 200, created.text
+    prefect = httpx.get(f"http://127.0.0.1:{platform.port_base + 20}/api/health")
+    assert prefect.status_code == 200 and prefect.json() is True
+    s3(platform).put_object(Bucket="crm-data", Key="probe/hello.txt", Body=b"kept across restarts")
+    assert s3(platform).get_object(Bucket="crm-data", Key="probe/hello.txt")["Body"].read() == (
+        b"kept across restarts"
+    )
+
+    # kill -9 a single-process service and one that has children: both come back
+    before = services(platform)
+    for name in ("storage", "mlflow"):
+        os.kill(before[name]["pid"], signal.SIGKILL)
+    for name in ("storage", "mlflow"):
+        wait_until_healthy_again(platform, name, before[name]["pid"])
+    assert (
+        httpx.get(
+            f"{mlflow_url}/api/2.0/mlflow/experiments/get-by-name",
+            params={"experiment_name": experiment},
+        ).status_code
+        == 200
+    )
+
+    again = platform.json("up")
+    assert again["changed"] is False
+    assert set(again["unchanged"]) == SERVICES
+
+    down = platform.json("down")
+    assert set(down["stopped"]) == SERVICES
+    assert listening_ports(platform.port_base) == []
+    assert processes_of(platform.state_dir) == []
+
+    back = platform.json("up")
+    assert set(back["started"]) == SERVICES
+    assert back["secrets_generated"] == [] and back["buckets_created"] == []
+    found = httpx.get(
+        f"{mlflow_url}/api/2.0/mlflow/experiments/get-by-name",
+        params={"experiment_name": experiment},
+    )
+    assert found.status_code == 200, "the experiment did not survive down/up"
+    body = s3(platform).get_object(Bucket="crm-data", Key="probe/hello.txt")["Body"].read()
+    assert body == b"kept across restarts"
+
+
+def test_restart_and_logs(local_platform) -> None:
+    platform = local_platform
+    assert platform.run("up").returncode == 0
+    before = services(platform)["prefect-worker"]["pid"]
+    restarted = platform.run("restart", "prefect-worker")
+    assert restarted.returncode == 0, restarted.stderr
+    after = services(platform)["prefect-worker"]
+    assert after["health"] == "healthy" and after["pid"] != before
+    logs = platform.json("logs", "storage", "--lines", "5")
+    assert 0 < len(logs["lines"]) <= 5
+
+
+def test_port_in_use_is_named_before_anything_starts(local_platform) -> None:
+    platform = local_platform
+    blocker = socket.socket()
+    blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    blocker.bind(("127.0.0.1", platform.port_base + 20))
+    blocker.listen()
+    try:
+        result = platform.run("up", timeout=120)
+    finally:
+        blocker.close()
+    assert result.returncode == 1
+    assert f"port {platform.port_base + 20} (prefect-server.http)" in result.stderr
+    assert f"(pid {os.getpid()})" in result.stderr
+    assert listening_ports(platform.port_base) == []
+
+
+def test_down_purge_deletes_data(local_platform) -> None:
+    platform = local_platform
+    assert platform.run("up").returncode == 0
+    result = platform.json("down", "--purge", "--yes")
+    assert result["purged"] is True
+    assert not platform.state_dir.exists()
+    assert listening_ports(platform.port_base) == []
