@@ -112,6 +112,14 @@ class HealthConfig(Strict):
     check_timeout_s: float = Field(2.0, gt=0)
 
 
+class NomadConstraint(Strict):
+    """A placement rule for every job of the environment (Nomad's ``constraint``)."""
+
+    attribute: str
+    operator: str = "="
+    value: str = ""
+
+
 class NomadConfig(Strict):
     """The Nomad cluster; ``NOMAD_ADDR``/``NOMAD_TOKEN``/``NOMAD_NAMESPACE`` override it."""
 
@@ -121,6 +129,7 @@ class NomadConfig(Strict):
     datacenters: list[str] = Field(default_factory=lambda: ["*"])
     node_pool: str | None = None
     driver: Literal["docker", "raw_exec"] = "docker"
+    constraints: list[NomadConstraint] = Field(default_factory=list)
     token_secret: SecretName | None = "nomad-token"
 
 
