@@ -31,6 +31,7 @@ from ops_cli.scheduler.nomad.connection import NomadConnection
 T = TypeVar("T")
 
 ENFORCE_INDEX_PREFIX = "Enforcing job modify index"
+ENFORCE_VERSION = "enforcing version"  # revert with EnforcePriorVersion lost a race
 NO_LEADER = "No cluster leader"
 ACTIVE_DEPLOYMENT = "active deployment"
 
@@ -229,7 +230,7 @@ def is_transient(exc: BaseException, *, safe: bool, scale: bool = False) -> bool
     answer = exc.nomad_resp
     if isinstance(answer, requests.Response):
         status, body = answer.status_code, answer.text
-        if ENFORCE_INDEX_PREFIX in body:
+        if ENFORCE_INDEX_PREFIX in body or ENFORCE_VERSION in body:
             return False
         if scale and status == 400 and ACTIVE_DEPLOYMENT in body:
             return True
@@ -249,7 +250,7 @@ def _status_and_body(exc: nomad_errors.BaseNomadException) -> tuple[int | None, 
 
 
 def _translate(status: int | None, body: str, what: str, address: str) -> NomadError:
-    if ENFORCE_INDEX_PREFIX in body or status == 409:
+    if ENFORCE_INDEX_PREFIX in body or ENFORCE_VERSION in body or status == 409:
         return NomadConflictError(
             f"cannot {what}: it was changed by someone else since opsctl read it "
             f"(Nomad: {body}); nothing was overwritten",
@@ -264,7 +265,8 @@ def _translate(status: int | None, body: str, what: str, address: str) -> NomadE
         )
     if status is None:
         return NomadError(
-            f"cannot reach Nomad at {address} to {what}: {body}",
-            hint="set NOMAD_ADDR or the environment's nomad.address",
+            f"no answer from Nomad at {address} to {what}: {body}",
+            hint="check NOMAD_ADDR (or the environment's nomad.address); a write that timed "
+            "out may still have been applied: look with `opsctl status`",
         )
     return NomadError(f"Nomad at {address} could not {what}: HTTP {status}: {body}", status=status)
