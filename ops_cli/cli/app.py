@@ -9,6 +9,7 @@ import typer
 
 from ops_cli import __version__
 from ops_cli.cli.commands import config as config_commands
+from ops_cli.cli.commands import infra as infra_commands
 from ops_cli.cli.commands import platform as platform_commands
 from ops_cli.errors import EXIT_FAILURE, EXIT_USAGE, OpsError
 
@@ -21,7 +22,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (platform_commands, config_commands):
+for module in (platform_commands, config_commands, infra_commands):
     module.register(app)
 
 
