@@ -45,7 +45,14 @@ def ensure_checkov(root: Path | None = None) -> Path:
     if exe.exists() and _works(exe):
         return exe
     venv.EnvBuilder(with_pip=True, clear=True).create(root)
-    pip = [str(root / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    pip = [
+        str(root / "bin" / "python"),
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+    ]
     subprocess.run([*pip, f"checkov=={CHECKOV_VERSION}"], check=True)
     return exe
 
