@@ -41,6 +41,10 @@ class Environment:
 
             workloads = resolve_local_workloads(self.config, self.catalog, self.paths, secrets)
             return LocalScheduler(self.config, workloads, self.paths)
+        if self.config.scheduler == "nomad":
+            from ops_cli.scheduler.nomad.factory import build_nomad_scheduler
+
+            return build_nomad_scheduler(self.config, self.catalog, self.secrets)
         raise ConfigError(
             f"environment '{self.name}': scheduler '{self.config.scheduler}' is not available "
             "in this installation"

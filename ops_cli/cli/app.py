@@ -8,6 +8,7 @@ import sys
 import typer
 
 from ops_cli import __version__
+from ops_cli.cli.commands import cluster as cluster_commands
 from ops_cli.cli.commands import config as config_commands
 from ops_cli.cli.commands import infra as infra_commands
 from ops_cli.cli.commands import platform as platform_commands
@@ -22,7 +23,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (platform_commands, config_commands, infra_commands):
+for module in (platform_commands, config_commands, infra_commands, cluster_commands):
     module.register(app)
 
 

@@ -1,0 +1,142 @@
+"""``opsctl plan | deploy | status`` on staging, with Nomad answered by an HTTP server."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nomad_fixtures as fx
+import pytest
+from pytest_httpserver import HTTPServer
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def opsctl(server: HTTPServer, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "OPSCTL_ENVIRONMENTS_DIR": str(REPO / "environments"),
+        "OPSCTL_STATE_DIR": str(tmp_path / "state"),
+        "NOMAD_ADDR": server.url_for("").rstrip("/"),
+        "NOMAD_TOKEN": "tok-from-env",
+        "CONSUL_HTTP_ADDR": server.url_for("").rstrip("/"),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "ops_cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+
+
+def test_plan_exits_1_and_lists_the_change_when_something_would_change(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    httpserver.expect_request(
+        "/v1/job/mlflow/plan", method="POST", headers={"X-Nomad-Token": "tok-from-env"}
+    ).respond_with_json(fx.plan_answer())
+
+    result = opsctl(httpserver, tmp_path, "plan", "mlflow", "--env", "staging", "-o", "json")
+
+    assert result.returncode == 1, result.stderr
+    report = json.loads(result.stdout)
+    assert report["changes"] is True
+    (job,) = report["jobs"]
+    assert job["change"] == "update"
+    assert job["groups"][0]["canary"] == 1
+    assert any("Config[image]" in line for line in job["fields"])
+
+
+def test_plan_exits_0_when_the_cluster_matches(httpserver: HTTPServer, tmp_path: Path) -> None:
+    for job in ("mlflow", "prefect-server", "prefect-worker"):
+        httpserver.expect_request(f"/v1/job/{job}/plan", method="POST").respond_with_json(
+            fx.plan_answer(diff_type="None")
+        )
+
+    result = opsctl(httpserver, tmp_path, "plan", "--env", "staging")
+
+    assert result.returncode == 0, result.stderr
+    assert "no changes" in result.stdout
+
+
+def test_plan_exits_255_on_an_api_error(httpserver: HTTPServer, tmp_path: Path) -> None:
+    httpserver.expect_request("/v1/job/mlflow/plan").respond_with_data("denied", status=403)
+
+    result = opsctl(httpserver, tmp_path, "plan", "mlflow", "--env", "staging")
+
+    assert result.returncode == 255
+    assert "permission denied" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_plan_on_a_local_environment_is_a_usage_error(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    result = opsctl(httpserver, tmp_path, "plan", "--env", "local")
+
+    assert result.returncode == 2
+    assert "scheduler: nomad" in result.stderr
+
+
+@pytest.mark.parametrize("output", ["json"])
+def test_deploy_with_yes_registers_the_planned_job_and_follows_it(
+    httpserver: HTTPServer, tmp_path: Path, output: str
+) -> None:
+    httpserver.expect_request("/v1/job/mlflow/plan", method="POST").respond_with_json(
+        fx.plan_answer(modify_index=52)
+    )
+    httpserver.expect_request("/v1/jobs", method="POST").respond_with_json(fx.register_answer(53))
+    httpserver.expect_request("/v1/job/mlflow").respond_with_json(fx.job(4, modify_index=53))
+    httpserver.expect_request("/v1/job/mlflow/deployment").respond_with_json(
+        fx.deployment(version=4)
+    )
+
+    result = opsctl(
+        httpserver, tmp_path, "deploy", "mlflow", "--env", "staging", "--image", "v4",
+        "--model", "challenger", "--yes", "-o", output,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert (report["status"], report["version"]) == ("successful", 4)
+    register = next(r for r, _ in httpserver.log if r.path == "/v1/jobs")
+    body = json.loads(register.get_data())
+    assert (body["EnforceIndex"], body["JobModifyIndex"]) == (True, 52)
+    task = body["Job"]["TaskGroups"][0]["Tasks"][0]
+    assert task["Config"]["image"] == "ghcr.io/opsctl/crm-platform:v4"
+    assert body["Job"]["Meta"]["opsctl_model_alias"] == "challenger"
+
+
+def test_status_shows_version_allocations_and_health(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    for name in ("mlflow", "prefect-server", "prefect-worker"):
+        httpserver.expect_request(f"/v1/job/{name}").respond_with_json(fx.job(3))
+        httpserver.expect_request(f"/v1/job/{name}/allocations").respond_with_json(
+            [fx.allocation("a1"), fx.allocation("a2")]
+        )
+        httpserver.expect_request(f"/v1/job/{name}/deployment").respond_with_json(fx.deployment())
+    httpserver.expect_request("/v1/health/service/mlflow").respond_with_json(
+        [{"Node": {"Address": "10.0.1.5"}, "Service": {"Address": "", "Port": 25001, "Tags": []}}],
+        headers={"X-Consul-Index": "9"},
+    )
+    httpserver.expect_request("/v1/health/service/prefect-server").respond_with_json(
+        [], headers={"X-Consul-Index": "9"}
+    )
+
+    result = opsctl(httpserver, tmp_path, "status", "--env", "staging", "-o", "json")
+
+    assert result.returncode == 0, result.stderr
+    services = {s["name"]: s for s in json.loads(result.stdout)["services"]}
+    mlflow = services["mlflow"]
+    assert (mlflow["health"], mlflow["instances"], mlflow["version"]) == (
+        "healthy",
+        2,
+        "v3 (stable)",
+    )
+    assert "2/2 healthy" in mlflow["detail"]
+    assert mlflow["endpoints"] == [{"label": "MLflow UI", "url": "http://10.0.1.5:25001/"}]
