@@ -205,9 +205,7 @@ def _provider_installable(workdir: Path) -> tuple[bool, str]:
         timeout=300,
         check=False,
     )
-    return init.returncode == 0, init.stderr.strip().splitlines()[
-        -1:
-    ] and init.stderr.strip() or init.stdout
+    return init.returncode == 0, (init.stderr or init.stdout).strip()
 
 
 @pytest.mark.parametrize("env", CLOUD_ENVIRONMENTS)
