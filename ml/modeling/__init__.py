@@ -1,0 +1,1 @@
+"""Model families, time-ordered tuning, calibration, evaluation, tracking and promotion."""
