@@ -1,0 +1,36 @@
+"""Flow: acquire raw data from Kaggle, a folder or the generator into object storage."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+
+from ml.data.sources import make_source
+from ml.runs import acquire_step
+from workloads.flows.runtime import RETRY_DELAYS, retry_on_transient
+from workloads.flows.settings import data_url as resolve_data_url
+
+
+@task(
+    retries=len(RETRY_DELAYS),
+    retry_delay_seconds=RETRY_DELAYS,
+    retry_condition_fn=retry_on_transient,
+)
+def land(source: str, rows: int, seed: int, drift: float, url: str) -> dict[str, Any]:
+    return acquire_step(make_source(source, rows=rows, seed=seed, drift=drift), url)
+
+
+@flow(name="acquisition", flow_run_name="acquisition-{source}")
+def acquisition(
+    source: str = "synthetic",
+    rows: int = 8800,
+    seed: int = 42,
+    drift: float = 0.0,
+    data_url: str | None = None,
+) -> dict[str, Any]:
+    """Land ``source`` (``kaggle``, ``synthetic`` or a folder path) under the data URL;
+    acquiring identical data again writes nothing and says so."""
+    result = land(source, rows, seed, drift, resolve_data_url(data_url))
+    get_run_logger().info(result["message"])
+    return result

@@ -1,0 +1,145 @@
+"""Register the pipeline's deployments on a Prefect work pool (default ``platform``).
+
+Run as ``python -m workloads.flows.deploy [options]`` with ``PREFECT_API_URL`` set;
+prints one JSON document: the deployments registered, with their ids and schedules.
+
+Deployments:
+
+- ``crm-pipeline/crm-pipeline``: the whole pipeline, on demand (``opsctl pipeline run``);
+- ``acquisition/acquisition``: acquisition alone, on demand;
+- ``monthly-processing/monthly``: each month on the 1st at 02:00 UTC;
+- ``training/monthly``: each month on the 1st at 04:00 UTC, after processing.
+
+Settings reach the flows as deployment parameters, so a run shows what it used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+PROCESSING_CRON = "0 2 1 * *"
+TRAINING_CRON = "0 4 1 * *"
+MARGIN_NAMES = (
+    "auc_over_baseline",
+    "brier_over_baseline",
+    "auc_over_champion",
+    "brier_over_champion",
+)
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m workloads.flows.deploy")
+    parser.add_argument("--pool", default="platform")
+    parser.add_argument("--data-url", required=True)
+    parser.add_argument("--model-name", default="crm-win-probability")
+    parser.add_argument("--champion-alias", default="champion")
+    parser.add_argument("--challenger-alias", default="challenger")
+    parser.add_argument("--quality-threshold", type=float, default=0.95)
+    parser.add_argument("--trials", type=int, default=20)
+    parser.add_argument("--source", default="synthetic")
+    parser.add_argument("--rows", type=int, default=8800)
+    parser.add_argument(
+        "--margin",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help=f"a promotion margin; names: {', '.join(MARGIN_NAMES)}",
+    )
+    return parser.parse_args(argv)
+
+
+def margins_from(pairs: list[str]) -> dict[str, float]:
+    """``["auc_over_baseline=0.01"]`` -> ``{"auc_over_baseline": 0.01}``; rejects unknown names."""
+    margins = {}
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        if name not in MARGIN_NAMES:
+            raise SystemExit(f"--margin {pair}: unknown name; allowed: {', '.join(MARGIN_NAMES)}")
+        margins[name] = float(value)
+    return margins
+
+
+def deployment_specs(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """What to register: flow, deployment name, schedule and parameters."""
+    from workloads.flows.acquisition import acquisition
+    from workloads.flows.pipeline import crm_pipeline
+    from workloads.flows.processing import monthly_processing
+    from workloads.flows.training import training
+
+    registry = {
+        "model_name": args.model_name,
+        "champion_alias": args.champion_alias,
+        "challenger_alias": args.challenger_alias,
+        "trials": args.trials,
+        "margins": margins_from(args.margin),
+    }
+    return [
+        {
+            "flow": crm_pipeline,
+            "name": "crm-pipeline",
+            "cron": None,
+            "parameters": {
+                "source": args.source,
+                "rows": args.rows,
+                "data_url": args.data_url,
+                "quality_threshold": args.quality_threshold,
+                **registry,
+            },
+        },
+        {
+            "flow": acquisition,
+            "name": "acquisition",
+            "cron": None,
+            "parameters": {"source": args.source, "rows": args.rows, "data_url": args.data_url},
+        },
+        {
+            "flow": monthly_processing,
+            "name": "monthly",
+            "cron": PROCESSING_CRON,
+            "parameters": {"data_url": args.data_url, "quality_threshold": args.quality_threshold},
+        },
+        {
+            "flow": training,
+            "name": "monthly",
+            "cron": TRAINING_CRON,
+            "parameters": {"data_url": args.data_url, **registry},
+        },
+    ]
+
+
+def register(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Create or update every deployment on ``args.pool``; returns what was registered."""
+    from prefect.deployments.runner import EntrypointType
+
+    registered = []
+    for spec in deployment_specs(args):
+        deployment = spec["flow"].to_deployment(
+            name=spec["name"],
+            cron=spec["cron"],
+            parameters=spec["parameters"],
+            work_pool_name=args.pool,
+            entrypoint_type=EntrypointType.MODULE_PATH,
+            tags=["crm-pipeline"],
+        )
+        deployment_id = deployment.apply()
+        registered.append(
+            {
+                "deployment": f"{spec['flow'].name}/{spec['name']}",
+                "id": str(deployment_id),
+                "schedule": spec["cron"],
+                "pool": args.pool,
+            }
+        )
+    return registered
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    print(json.dumps({"deployments": register(args)}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
