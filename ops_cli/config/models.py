@@ -97,6 +97,26 @@ class RegistryConfig(Strict):
     challenger_alias: str = "challenger"
 
 
+class PromotionMarginsConfig(Strict):
+    """How much a new model must beat the baselines and the champion by (out of time):
+    ROC-AUC higher by more than ``auc_*``, Brier lower by at least ``brier_*``."""
+
+    auc_over_baseline: float = Field(0.01, ge=0, le=1)
+    brier_over_baseline: float = Field(0.001, ge=0, le=1)
+    auc_over_champion: float = Field(0.0, ge=0, le=1)
+    brier_over_champion: float = Field(0.0, ge=0, le=1)
+
+
+class PipelineConfig(Strict):
+    """Defaults of ``opsctl pipeline run``: data source, quality gate, search, promotion."""
+
+    default_source: str = "synthetic"
+    default_rows: int = Field(8800, ge=1000)
+    quality_threshold: float = Field(0.95, ge=0, le=1)
+    trials: int = Field(20, ge=1)
+    margins: PromotionMarginsConfig = PromotionMarginsConfig()
+
+
 class AuthConfig(Strict):
     """Whether services demand credentials; must be on for cluster environments."""
 
@@ -180,6 +200,7 @@ class EnvironmentConfig(Strict):
     database: DatabaseConfig = DatabaseConfig()
     workloads: dict[str, WorkloadSettings] = Field(default_factory=dict)
     registry: RegistryConfig = RegistryConfig()
+    pipeline: PipelineConfig = PipelineConfig()
     auth: AuthConfig = AuthConfig()
     health: HealthConfig = HealthConfig()
     image: ImageConfig = ImageConfig()
