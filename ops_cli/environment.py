@@ -12,7 +12,7 @@ from ops_cli.config import EnvironmentConfig, load_environment
 from ops_cli.errors import ConfigError
 from ops_cli.scheduler.base import Scheduler
 from ops_cli.secrets import SecretStore
-from ops_cli.state import StatePaths, state_paths
+from ops_cli.state import StatePaths, read_json, state_paths
 
 
 @dataclass(frozen=True)
@@ -44,11 +44,32 @@ class Environment:
         if self.config.scheduler == "nomad":
             from ops_cli.scheduler.nomad.factory import build_nomad_scheduler
 
-            return build_nomad_scheduler(self.config, self.catalog, self.secrets)
+            return build_nomad_scheduler(
+                self.config, self.catalog, self.secrets, self.cluster_environ()
+            )
         raise ConfigError(
             f"environment '{self.name}': scheduler '{self.config.scheduler}' is not available "
             "in this installation"
         )
+
+    def cluster_environ(self) -> dict[str, str]:
+        """The process environment, plus ``NOMAD_ADDR``/``CONSUL_HTTP_ADDR`` from the
+        last infrastructure apply when neither the variables nor the config name them.
+
+        Precedence stays as the HashiCorp CLIs have it: variables, then config,
+        then what provisioning recorded.
+        """
+        environ = dict(os.environ)
+        outputs = read_json(self.paths.infra_outputs_file) or {}
+        nomad, consul = self.config.nomad, self.config.consul
+        if outputs.get("nomad_addr") and not (
+            environ.get("NOMAD_ADDR") or (nomad and nomad.address)
+        ):
+            environ["NOMAD_ADDR"] = outputs["nomad_addr"]
+        consul_set = environ.get("CONSUL_HTTP_ADDR") or (consul and consul.address)
+        if outputs.get("consul_addr") and not consul_set:
+            environ["CONSUL_HTTP_ADDR"] = outputs["consul_addr"]
+        return environ
 
     def local_secret_names(self) -> list[str]:
         """Secrets opsctl may generate itself: only those of a local environment."""

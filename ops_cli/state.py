@@ -58,6 +58,11 @@ class StatePaths:
         return self.root / "registry.json"
 
     @property
+    def infra_outputs_file(self) -> Path:
+        """Outputs of the last infrastructure apply (cloud environments)."""
+        return self.root / "infra" / "outputs.json"
+
+    @property
     def lock_file(self) -> Path:
         return self.root.parent / f".{self.root.name}.lock"
 

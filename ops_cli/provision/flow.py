@@ -25,8 +25,6 @@ from ops_cli.provision.base import (
 from ops_cli.provision.tfvars import PROTECTED_ENVIRONMENTS
 from ops_cli.state import read_json, write_json_atomic
 
-OUTPUTS_FILE = "outputs.json"
-
 
 @dataclass(frozen=True)
 class ProvisionReport:
@@ -129,7 +127,7 @@ def destroy_questions(name: str) -> tuple[str, str]:
 
 def outputs_path(env: Environment) -> Path:
     """The file where the last apply's outputs are stored."""
-    return env.paths.root / "infra" / OUTPUTS_FILE
+    return env.paths.infra_outputs_file
 
 
 def store_outputs(env: Environment, outputs: Outputs) -> None:

@@ -25,12 +25,12 @@ def write_spec(folder: Path, name: str, offset: int, deps: str = "[]") -> None:
     (folder / f"{name}.yaml").write_text(SERVICE.format(name=name, offset=offset, deps=deps))
 
 
-def test_shipped_catalog_starts_storage_and_prefect_first() -> None:
+def test_shipped_catalog_starts_mlflow_after_storage_and_the_rest_at_once() -> None:
     catalog = load_catalog()
     names = ["storage", "mlflow", "prefect-server", "prefect-worker"]
     assert catalog.start_order(names) == [
-        ["prefect-server", "storage"],
-        ["mlflow", "prefect-worker"],
+        ["prefect-server", "prefect-worker", "storage"],
+        ["mlflow"],
     ]
 
 

@@ -13,9 +13,11 @@ import typer
 from rich.table import Table
 
 from ops_cli.cli import render
+from ops_cli.cli.commands.infra import infra_progress, plan_json, show_infra_plan
 from ops_cli.cli.options import EnvOption, OutputFormat, OutputOption, YesOption
 from ops_cli.environment import open_environment
 from ops_cli.errors import ConfigError, OpsError
+from ops_cli.provision import flow
 
 EXIT_PLAN_CHANGES = 1
 EXIT_PLAN_ERROR = 255
@@ -36,7 +38,7 @@ def _cluster_scheduler(env: str, ability: type) -> Any:
     return scheduler
 
 
-def _plan_table(plans: list, title: str) -> Table:
+def plan_table(plans: list, title: str) -> Table:
     table = Table(title=title, title_justify="left")
     for column in ("job", "change", "allocations", "details"):
         table.add_column(column)
@@ -63,29 +65,56 @@ def plan(
     env: EnvOption = "staging",
     output: OutputOption = OutputFormat.table,
 ) -> None:
-    """Show what applying the environment's jobs would change in Nomad; changes nothing.
+    """Show what `up` would change (infrastructure, then jobs); changes nothing.
+
+    Provisioned environments show the infrastructure plan before the Nomad jobs
+    (not when one WORKLOAD is named: then only its job is planned).
 
     Exit codes: 0 no changes, 1 changes, 255 error (2 for a usage or config error).
     """
     from ops_cli.scheduler.nomad.abilities import Planner
 
+    environment = open_environment(env)
     try:
-        plans = _cluster_scheduler(env, Planner).plan([workload] if workload else None)
+        infra = None if workload else _infra_plan(environment, output)
+        if infra is not None and infra.adds and flow.stored_outputs(environment) is None:
+            plans = None  # no cluster to ask yet: every job is created on the first up
+        else:
+            plans = _cluster_scheduler(env, Planner).plan([workload] if workload else None)
     except ConfigError:
         raise
     except OpsError as exc:
         _report(exc, output)
         raise typer.Exit(EXIT_PLAN_ERROR) from None
-    changed = any(p.has_changes for p in plans)
+    changed = bool(infra and infra.has_changes) or plans is None
+    changed = changed or any(p.has_changes for p in plans or [])
     if output is OutputFormat.json:
         render.print_json(
-            {"environment": env, "changes": changed, "jobs": [p.as_dict() for p in plans]}
+            {
+                "environment": env,
+                "changes": changed,
+                "infrastructure": plan_json(infra) if infra else None,
+                "jobs": None if plans is None else [p.as_dict() for p in plans],
+            }
         )
     else:
-        render.stdout.print(_plan_table(plans, f"Plan for '{env}'"))
+        if plans is None:
+            render.stdout.print("Jobs: the cluster does not exist yet; `up` creates every job.")
+        else:
+            render.stdout.print(plan_table(plans, f"Plan for '{env}'"))
         verdict = "changes shown above" if changed else "no changes: the cluster matches"
         render.stdout.print(verdict)
     raise typer.Exit(EXIT_PLAN_CHANGES if changed else 0)
+
+
+def _infra_plan(environment: Any, output: OutputFormat) -> Any:
+    """The infrastructure plan of a provisioned environment (shown), else None."""
+    if environment.config.provisioner == "none":
+        return None
+    infra = flow.plan(environment, progress=infra_progress(output))
+    if output is OutputFormat.table:
+        show_infra_plan(environment.name, infra)
+    return infra
 
 
 def _report(exc: OpsError, output: OutputFormat) -> None:
@@ -118,7 +147,7 @@ def deploy(
     scheduler = _cluster_scheduler(env, Deployer)
     planned = scheduler.plan_deploy(workload, image_tag=image, model_alias=model)
     if output is OutputFormat.table:
-        render.stdout.print(_plan_table([planned], f"Deploy '{workload}' to '{env}'"))
+        render.stdout.print(plan_table([planned], f"Deploy '{workload}' to '{env}'"))
     if planned.has_changes and not yes:
         typer.confirm(f"Deploy '{workload}' to '{env}'?", abort=True, err=True)
     with render.progress(output is OutputFormat.table) as view:

@@ -14,6 +14,23 @@ from ops_cli.provision.base import DriftReport, InfraPlan, ProgressCallback
 infra_app = typer.Typer(help="The environment's AWS infrastructure (Terraform or Pulumi).")
 
 
+def show_infra_plan(env: str, plan: InfraPlan) -> None:
+    """The infrastructure plan for people: Terraform's summary line, then each resource."""
+    render.stdout.print(f"Infrastructure of '{env}': {plan.summary()}")
+    for item in plan.resources:
+        render.stdout.print(f"  {item.action:8} {item.address}")
+
+
+def infra_progress(output: OutputFormat) -> ProgressCallback:
+    """Tool output line by line on stderr; nothing in JSON mode (stdout stays one document)."""
+    return _progress(output)
+
+
+def plan_json(plan: InfraPlan) -> dict:
+    """The JSON form of an infrastructure plan."""
+    return _plan_json(plan)
+
+
 def _progress(output: OutputFormat) -> ProgressCallback:
     if output is OutputFormat.json:
         return lambda _line: None
@@ -65,9 +82,7 @@ def infra_plan(env: EnvOption = "staging", output: OutputOption = OutputFormat.t
     if output is OutputFormat.json:
         render.print_json(_plan_json(plan))
         return
-    render.stdout.print(f"Infrastructure of '{env}': {plan.summary()}")
-    for item in plan.resources:
-        render.stdout.print(f"  {item.action:8} {item.address}")
+    show_infra_plan(env, plan)
 
 
 @infra_app.command("outputs")

@@ -8,6 +8,8 @@ import typer
 
 from ops_cli import operations
 from ops_cli.cli import render
+from ops_cli.cli.commands.cluster import plan_table
+from ops_cli.cli.commands.infra import infra_progress, show_infra_plan
 from ops_cli.cli.options import EnvOption, LockTimeoutOption, OutputFormat, OutputOption, YesOption
 from ops_cli.environment import open_environment
 from ops_cli.errors import EXIT_FAILURE
@@ -16,13 +18,57 @@ from ops_cli.scheduler.base import Health
 
 def up(
     env: EnvOption = "local",
+    yes: YesOption = False,
     output: OutputOption = OutputFormat.table,
     lock_timeout: LockTimeoutOption = 0,
 ) -> None:
-    """Bring the environment up: start every service, wait until all are healthy."""
+    """Bring the environment up: start every service, wait until all are healthy.
+
+    Cloud environments: infrastructure plan, confirm, apply, then the workload
+    plan, confirm, deploy (--yes skips both questions).
+    """
     environment = open_environment(env)
+    confirm_jobs = None if yes else _confirm_jobs(env, output)
     with render.progress(output is OutputFormat.table) as view:
-        report = operations.up(environment, view, lock_timeout_s=lock_timeout)
+        if environment.config.provisioner == "none":
+            report = operations.up(
+                environment, view, lock_timeout_s=lock_timeout, confirm_workloads=confirm_jobs
+            )
+        else:
+            cloud = operations.up_cloud(
+                environment,
+                view,
+                confirm_infra=(lambda _plan: True) if yes else _confirm_infra(env, output),
+                confirm_workloads=confirm_jobs,
+                infra_progress=infra_progress(output),
+                lock_timeout_s=lock_timeout,
+            )
+            if cloud.workloads is None:
+                render.stderr.print("Infrastructure plan declined; nothing was applied.")
+                raise typer.Exit(EXIT_FAILURE)
+            report = cloud.workloads
+    _print_up(env, report, output)
+
+
+def _confirm_infra(env: str, output: OutputFormat):
+    def confirm(plan) -> bool:
+        if output is OutputFormat.table:
+            show_infra_plan(env, plan)
+        return typer.confirm(f"Apply these infrastructure changes to '{env}'?", err=True)
+
+    return confirm
+
+
+def _confirm_jobs(env: str, output: OutputFormat):
+    def confirm(plans) -> bool:
+        if output is OutputFormat.table:
+            render.stdout.print(plan_table(plans, f"Workload plan for '{env}'"))
+        return typer.confirm(f"Deploy these workload changes to '{env}'?", err=True)
+
+    return confirm
+
+
+def _print_up(env: str, report: operations.UpReport, output: OutputFormat) -> None:
     if output is OutputFormat.json:
         render.print_json(
             {
@@ -103,26 +149,50 @@ def logs(
 def down(
     env: EnvOption = "local",
     purge: Annotated[
-        bool, typer.Option("--purge", help="Also delete all data, logs and local secrets.")
+        bool, typer.Option("--purge", help="Local: also delete all data, logs and local secrets.")
+    ] = False,
+    allow_prod_destroy: Annotated[
+        bool, typer.Option("--allow-prod-destroy", help="Cloud: permit destroying prod.")
     ] = False,
     yes: YesOption = False,
     output: OutputOption = OutputFormat.table,
     lock_timeout: LockTimeoutOption = 0,
 ) -> None:
-    """Stop every service. Data is kept unless --purge."""
+    """Stop every service; local data is kept unless --purge.
+
+    Cloud environments: stop the jobs and destroy the infrastructure after two
+    confirmations; prod refuses unless --allow-prod-destroy.
+    """
     environment = open_environment(env)
-    if purge and not yes:
-        typer.confirm(
-            f"Delete ALL data of environment '{env}' in {environment.paths.root}?", abort=True
+    if environment.config.provisioner != "none":
+        report = operations.down_cloud(
+            environment,
+            confirm=(lambda _q: True) if yes else (lambda q: typer.confirm(q, err=True)),
+            allow_prod_destroy=allow_prod_destroy,
+            infra_progress=infra_progress(output),
+            lock_timeout_s=lock_timeout,
         )
-    report = operations.down(environment, purge=purge, lock_timeout_s=lock_timeout)
+        if not report.purged:
+            render.stderr.print("Not confirmed; nothing was destroyed.")
+            raise typer.Exit(EXIT_FAILURE)
+    else:
+        if purge and not yes:
+            typer.confirm(
+                f"Delete ALL data of environment '{env}' in {environment.paths.root}?", abort=True
+            )
+        report = operations.down(environment, purge=purge, lock_timeout_s=lock_timeout)
     if output is OutputFormat.json:
         render.print_json({"environment": env, "stopped": report.stopped, "purged": report.purged})
         return
     stopped = ", ".join(report.stopped) if report.stopped else "nothing was running"
     render.stdout.print(f"Environment '{env}' is down ({stopped}).")
     if report.purged:
-        render.stdout.print(f"Deleted {environment.paths.root}.")
+        what = (
+            "its infrastructure"
+            if environment.config.provisioner != "none"
+            else (environment.paths.root)
+        )
+        render.stdout.print(f"Deleted {what}.")
 
 
 def register(app: typer.Typer) -> None:
