@@ -11,6 +11,7 @@ from ops_cli import __version__
 from ops_cli.cli.commands import cluster as cluster_commands
 from ops_cli.cli.commands import config as config_commands
 from ops_cli.cli.commands import infra as infra_commands
+from ops_cli.cli.commands import pipeline as pipeline_commands
 from ops_cli.cli.commands import platform as platform_commands
 from ops_cli.errors import EXIT_FAILURE, EXIT_USAGE, OpsError
 
@@ -23,7 +24,13 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (platform_commands, config_commands, infra_commands, cluster_commands):
+for module in (
+    platform_commands,
+    config_commands,
+    infra_commands,
+    cluster_commands,
+    pipeline_commands,
+):
     module.register(app)
 
 
