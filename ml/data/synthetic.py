@@ -278,6 +278,7 @@ def _dates(rng: np.random.Generator, stage: np.ndarray) -> tuple[np.ndarray, np.
     cycle = np.clip(np.round(rng.gamma(2.2, s.MEDIAN_CYCLE_DAYS / 1.87, n)), 1, s.MAX_CYCLE_DAYS)
     room = ((close - engage_start) / day).astype(int)
     cycle = np.minimum(cycle.astype(int), np.maximum(room, 1))
+    cycle = np.maximum(cycle, ((close - engage_end) / day).astype(int))  # engaged by the end
     engage = close - cycle * day
     open_start = np.datetime64("2017-04-01")
     open_span = int((engage_end - open_start) / day)

@@ -16,6 +16,7 @@ Settings reach the flows as deployment parameters, so a run shows what it used.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from typing import Any
@@ -110,10 +111,21 @@ def deployment_specs(args: argparse.Namespace) -> list[dict[str, Any]]:
     ]
 
 
+def ensure_pool(name: str) -> None:
+    """Create process work pool ``name`` unless it exists (the worker may not have yet)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.exceptions import ObjectAlreadyExists
+
+    with get_client(sync_client=True) as client, contextlib.suppress(ObjectAlreadyExists):
+        client.create_work_pool(WorkPoolCreate(name=name, type="process"))
+
+
 def register(args: argparse.Namespace) -> list[dict[str, Any]]:
     """Create or update every deployment on ``args.pool``; returns what was registered."""
     from prefect.deployments.runner import EntrypointType
 
+    ensure_pool(args.pool)
     registered = []
     for spec in deployment_specs(args):
         deployment = spec["flow"].to_deployment(
