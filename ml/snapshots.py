@@ -9,6 +9,8 @@ pure functions of the data and the date, hence reproducible.
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from ml.data import schema as s
@@ -16,13 +18,9 @@ from ml.data import schema as s
 
 def month_end(month: str) -> pd.Timestamp:
     """``"2017-06"`` -> ``2017-06-30``; raises ValueError for anything else."""
-    try:
-        period = pd.Period(month, freq="M")
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"month must look like YYYY-MM, got {month!r}") from exc
-    if period.strftime("%Y-%m") != month:
+    if not isinstance(month, str) or not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
         raise ValueError(f"month must look like YYYY-MM, got {month!r}")
-    return period.end_time.normalize()
+    return pd.Period(month, freq="M").end_time.normalize()
 
 
 def last_known_date(deals: pd.DataFrame) -> pd.Timestamp:
