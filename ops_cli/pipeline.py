@@ -224,6 +224,10 @@ def models(env: Environment) -> list[dict[str, Any]]:
         versions = client.search_model_versions(f"name='{name}'")
     except MlflowException as exc:
         raise OpsError(f"MLflow registry: {exc.message}") from None
+    aliases: dict[str, list[str]] = {}
+    if versions:  # search results omit aliases; the registered model lists them
+        for alias, number in client.get_registered_model(name).aliases.items():
+            aliases.setdefault(str(number), []).append(alias)
     rows = []
     for v in sorted(versions, key=lambda v: int(v.version), reverse=True):
         metrics = client.get_run(v.run_id).data.metrics if v.run_id else {}
@@ -231,7 +235,7 @@ def models(env: Environment) -> list[dict[str, Any]]:
             {
                 "name": name,
                 "version": v.version,
-                "aliases": list(v.aliases),
+                "aliases": sorted(aliases.get(str(v.version), [])),
                 "created": v.creation_timestamp,
                 "promotion": v.tags.get("promotion"),
                 "run_id": v.run_id,
