@@ -13,6 +13,7 @@ from ops_cli.cli.commands import config as config_commands
 from ops_cli.cli.commands import infra as infra_commands
 from ops_cli.cli.commands import pipeline as pipeline_commands
 from ops_cli.cli.commands import platform as platform_commands
+from ops_cli.cli.commands import release as release_commands
 from ops_cli.errors import EXIT_FAILURE, EXIT_USAGE, OpsError
 
 app = typer.Typer(
@@ -30,6 +31,7 @@ for module in (
     infra_commands,
     cluster_commands,
     pipeline_commands,
+    release_commands,
 ):
     module.register(app)
 

@@ -33,7 +33,7 @@ def test_unknown_environment_exits_2_listing_environments(environments_dir, tmp_
     result = opsctl("status", "--env", "qa", env_dir=environments_dir, state=tmp_path)
     assert result.returncode == 2
     assert "unknown environment 'qa'" in result.stderr
-    assert "local, nomad-dev, prod, staging" in result.stderr
+    assert "local, local-prod, nomad-dev, prod, staging" in result.stderr
     assert "Traceback" not in result.stderr
 
 

@@ -1,0 +1,156 @@
+"""The model registry of one environment, through the MLflow client.
+
+The only module of the release core that talks to MLflow. Copying a version
+between two MLflow servers downloads its artifacts from the source and logs
+them, byte for byte, as a new logged model in the target, registered under the
+same name: the target server owns its copy (its own artifact store), and the
+content hash of the artifacts is identical on both sides.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ops_cli.errors import OpsError
+from ops_cli.release.hashing import tree_sha256
+
+# Written by the MLflow client into a downloaded registered model; it names the
+# version (which differs between registries), so it is not part of the content.
+_CLIENT_META_FILE = "registered_model_meta"
+IMPORT_EXPERIMENT = "opsctl-releases"
+TAG_ARTIFACT_SHA = "opsctl.artifact_sha256"
+TAG_SOURCE = "opsctl.source"
+TAG_RELEASE = "opsctl.release_id"
+
+
+@contextmanager
+def _tracking(uri: str) -> Iterator[None]:
+    """Point MLflow's process-wide URIs at ``uri`` for artifact transfers:
+    ``mlflow-artifacts:/`` locations resolve against the current tracking URI."""
+    import mlflow
+
+    before = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    try:
+        yield
+    finally:
+        mlflow.set_tracking_uri(before[0])
+        mlflow.set_registry_uri(before[1])
+
+
+class Registry:
+    """One MLflow server's registry; every MLflow error becomes an OpsError naming it."""
+
+    def __init__(self, uri: str, label: str) -> None:
+        from mlflow import MlflowClient
+
+        self.uri = uri
+        self.label = label
+        self.client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+    def _fail(self, what: str, exc: Exception) -> OpsError:
+        message = getattr(exc, "message", None) or str(exc)
+        return OpsError(f"{self.label} registry ({self.uri}): {what}: {message}")
+
+    def version_by_alias(self, name: str, alias: str) -> Any | None:
+        """The version ``alias`` points to, or None when the model or alias does not exist."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return self.client.get_model_version_by_alias(name, alias)
+        except MlflowException as exc:
+            if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+                return None
+            raise self._fail(f"reading alias {name}@{alias}", exc) from None
+
+    def download(self, name: str, version: str, folder: Path) -> Path:
+        """Download the version's artifacts into ``folder``; returns the model directory."""
+        import mlflow
+        from mlflow.exceptions import MlflowException
+
+        try:
+            with _tracking(self.uri):
+                path = mlflow.artifacts.download_artifacts(
+                    artifact_uri=f"models:/{name}/{version}",
+                    dst_path=str(folder),
+                    tracking_uri=self.uri,
+                    registry_uri=self.uri,
+                )
+        except (MlflowException, OSError) as exc:
+            raise self._fail(f"downloading {name} version {version}", exc) from None
+        model_dir = Path(path)
+        (model_dir / _CLIENT_META_FILE).unlink(missing_ok=True)
+        return model_dir
+
+    def artifact_sha256(self, name: str, version: str) -> str:
+        """The content hash of the version's artifacts (see :func:`tree_sha256`)."""
+        with tempfile.TemporaryDirectory(prefix="opsctl-model-") as tmp:
+            return tree_sha256(self.download(name, version, Path(tmp)))
+
+    def find_by_artifact_sha256(self, name: str, digest: str) -> str | None:
+        """A version of ``name`` imported with this content hash, if any (newest first)."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            versions = self.client.search_model_versions(f"name='{name}'")
+        except MlflowException as exc:
+            if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+                return None
+            raise self._fail(f"searching {name}", exc) from None
+        matches = [v for v in versions if v.tags.get(TAG_ARTIFACT_SHA) == digest]
+        return max(matches, key=lambda v: int(v.version)).version if matches else None
+
+    def import_version(self, name: str, model_dir: Path, tags: dict[str, str]) -> str:
+        """Log ``model_dir`` as a new logged model and register it as a new version of
+        ``name`` with ``tags``; returns the version."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            self._ensure_registered_model(name)
+            experiment_id = self._experiment_id(IMPORT_EXPERIMENT)
+            with _tracking(self.uri):
+                logged = self.client.create_logged_model(experiment_id, name=name, tags=tags)
+                self.client.log_model_artifacts(logged.model_id, str(model_dir))
+                self.client.finalize_logged_model(logged.model_id, "READY")
+                version = self.client.create_model_version(
+                    name, source=logged.artifact_location, tags=tags, model_id=logged.model_id
+                )
+        except MlflowException as exc:
+            raise self._fail(f"importing a version of {name}", exc) from None
+        return str(version.version)
+
+    def set_alias(self, name: str, alias: str, version: str) -> None:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            self.client.set_registered_model_alias(name, alias, version)
+        except MlflowException as exc:
+            raise self._fail(f"moving {name}@{alias} to version {version}", exc) from None
+
+    def delete_alias(self, name: str, alias: str) -> None:
+        """Remove ``alias``; silent when it does not exist."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            self.client.delete_registered_model_alias(name, alias)
+        except MlflowException as exc:
+            if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
+                raise self._fail(f"removing {name}@{alias}", exc) from None
+
+    def _ensure_registered_model(self, name: str) -> None:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            self.client.create_registered_model(name)
+        except MlflowException as exc:
+            if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+                raise
+
+    def _experiment_id(self, name: str) -> str:
+        found = self.client.get_experiment_by_name(name)
+        return found.experiment_id if found else self.client.create_experiment(name)

@@ -1,0 +1,72 @@
+"""``release verify``: smoke checks of a release in an environment, recorded.
+
+The checks: every enabled service of the environment is healthy (the
+scheduler's own status), and the registry's champion alias names the
+release's model version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from ops_cli.environment import Environment
+from ops_cli.release import records
+from ops_cli.release.endpoints import open_store, tracking_uri
+from ops_cli.release.manifest import check_integrity
+from ops_cli.release.records import Check, VerificationRecord
+from ops_cli.release.registry import Registry
+from ops_cli.scheduler.base import Health
+
+SmokeChecks = Callable[[Environment, Registry, str], list[Check]]
+"""``(environment, its registry, expected model version) -> checks``."""
+
+
+def smoke_checks(env: Environment, registry: Registry, expected_version: str) -> list[Check]:
+    """Every service healthy, and the champion alias on ``expected_version``.
+    Never raises for a failed check: a failure is a check that did not pass."""
+    statuses = env.scheduler(inspect_only=True).status()
+    checks = [
+        Check(name=f"service {s.name} healthy", passed=s.health is Health.HEALTHY, detail=s.detail)
+        for s in statuses
+    ]
+    if not statuses:
+        checks.append(Check(name="services running", passed=False, detail="no service runs"))
+    name, alias = env.config.registry.model_name, env.config.registry.champion_alias
+    found = registry.version_by_alias(name, alias)
+    actual = str(found.version) if found is not None else None
+    checks.append(
+        Check(
+            name=f"{name}@{alias} is version {expected_version}",
+            passed=actual == expected_version,
+            detail=f"the alias names version {actual}" if actual else "the alias is not set",
+        )
+    )
+    return checks
+
+
+def verify_release(
+    env: Environment,
+    release_id: str,
+    *,
+    environ: Mapping[str, str],
+    checks: SmokeChecks = smoke_checks,
+) -> VerificationRecord:
+    """Run the smoke checks of ``release_id`` in ``env`` and store the outcome beside
+    the bundle; returns the record (``passed`` False is an outcome, not an error).
+    Raises TamperedError for a bundle that does not match its hash."""
+    store = open_store(env)
+    manifest = store.get_manifest(release_id)
+    check_integrity(manifest)
+    registry = Registry(tracking_uri(env, environ), env.name)
+    results = checks(env, registry, manifest.model.version)
+    record = VerificationRecord(
+        release_id=manifest.release_id,
+        content_sha256=manifest.content_sha256,
+        environment=env.name,
+        at=records.now(),
+        actor=records.actor(),
+        passed=all(c.passed for c in results),
+        checks=results,
+    )
+    store.put_verification(record)
+    return record
