@@ -117,6 +117,16 @@ class PipelineConfig(Strict):
     margins: PromotionMarginsConfig = PromotionMarginsConfig()
 
 
+class MonitoringConfig(Strict):
+    """Thresholds of the monthly monitoring flow: a breach alerts the webhook named by
+    ``webhook_url_secret`` and starts a retraining, at most once per ``cooldown_days``."""
+
+    drift_share_threshold: float = Field(0.5, gt=0, le=1)
+    min_auc: float = Field(0.55, ge=0, le=1)
+    webhook_url_secret: SecretName = "alert-webhook-url"
+    cooldown_days: float = Field(14.0, ge=0)
+
+
 class AuthConfig(Strict):
     """Whether services demand credentials; must be on for cluster environments."""
 
@@ -201,6 +211,7 @@ class EnvironmentConfig(Strict):
     workloads: dict[str, WorkloadSettings] = Field(default_factory=dict)
     registry: RegistryConfig = RegistryConfig()
     pipeline: PipelineConfig = PipelineConfig()
+    monitoring: MonitoringConfig = MonitoringConfig()
     auth: AuthConfig = AuthConfig()
     health: HealthConfig = HealthConfig()
     image: ImageConfig = ImageConfig()

@@ -8,7 +8,9 @@ Deployments:
 - ``crm-pipeline/crm-pipeline``: the whole pipeline, on demand (``opsctl pipeline run``);
 - ``acquisition/acquisition``: acquisition alone, on demand;
 - ``monthly-processing/monthly``: each month on the 1st at 02:00 UTC;
-- ``training/monthly``: each month on the 1st at 04:00 UTC, after processing.
+- ``training/monthly``: each month on the 1st at 04:00 UTC, after processing;
+- ``monitoring/monthly``: each month on the 1st at 06:00 UTC: drift and realised
+  performance of the previous month, alerts, cooled-down retraining.
 
 Settings reach the flows as deployment parameters, so a run shows what it used.
 """
@@ -23,6 +25,8 @@ from typing import Any
 
 PROCESSING_CRON = "0 2 1 * *"
 TRAINING_CRON = "0 4 1 * *"
+MONITORING_CRON = "0 6 1 * *"
+MONITORING_NAMES = ("drift_share_threshold", "min_auc", "webhook_url_secret", "cooldown_days")
 MARGIN_NAMES = (
     "auc_over_baseline",
     "brier_over_baseline",
@@ -49,6 +53,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         metavar="NAME=VALUE",
         help=f"a promotion margin; names: {', '.join(MARGIN_NAMES)}",
     )
+    parser.add_argument("--predictions-url", default="s3://prediction-logs")
+    parser.add_argument("--monitoring-url", default="s3://monitoring")
+    parser.add_argument(
+        "--monitoring",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help=f"a monitoring setting; names: {', '.join(MONITORING_NAMES)}",
+    )
     return parser.parse_args(argv)
 
 
@@ -63,9 +76,23 @@ def margins_from(pairs: list[str]) -> dict[str, float]:
     return margins
 
 
+def monitoring_from(pairs: list[str]) -> dict[str, float | str]:
+    """``["min_auc=0.55"]`` -> ``{"min_auc": 0.55}``; rejects unknown names."""
+    settings: dict[str, float | str] = {}
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        if name not in MONITORING_NAMES:
+            raise SystemExit(
+                f"--monitoring {pair}: unknown name; allowed: {', '.join(MONITORING_NAMES)}"
+            )
+        settings[name] = value if name == "webhook_url_secret" else float(value)
+    return settings
+
+
 def deployment_specs(args: argparse.Namespace) -> list[dict[str, Any]]:
     """What to register: flow, deployment name, schedule and parameters."""
     from workloads.flows.acquisition import acquisition
+    from workloads.flows.monitoring import monitoring
     from workloads.flows.pipeline import crm_pipeline
     from workloads.flows.processing import monthly_processing
     from workloads.flows.training import training
@@ -107,6 +134,20 @@ def deployment_specs(args: argparse.Namespace) -> list[dict[str, Any]]:
             "name": "monthly",
             "cron": TRAINING_CRON,
             "parameters": {"data_url": args.data_url, **registry},
+        },
+        {
+            "flow": monitoring,
+            "name": "monthly",
+            "cron": MONITORING_CRON,
+            "parameters": {
+                "data_url": args.data_url,
+                "predictions_url": args.predictions_url,
+                "monitoring_url": args.monitoring_url,
+                "model_name": args.model_name,
+                "champion_alias": args.champion_alias,
+                "training_deployment": "training/monthly",
+                **monitoring_from(args.monitoring),
+            },
         },
     ]
 
