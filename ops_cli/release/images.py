@@ -9,7 +9,8 @@ from pydantic import BaseModel, ConfigDict
 from ops_cli.errors import ConfigError
 
 _REFERENCE = re.compile(
-    r"^(?P<repository>[a-z0-9]+(?:[._/-][a-z0-9]+)*(?::[0-9]+)?(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*)"
+    r"^(?P<repository>[a-z0-9]+(?:[.-][a-z0-9]+)*(?::[0-9]+(?=/))?"  # host, a port only before /
+    r"(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*)"  # path components
     r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?"
     r"@(?P<digest>sha256:[a-f0-9]{64})$"
 )

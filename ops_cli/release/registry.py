@@ -9,6 +9,7 @@ content hash of the artifacts is identical on both sides.
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,22 +26,30 @@ IMPORT_EXPERIMENT = "opsctl-releases"
 TAG_ARTIFACT_SHA = "opsctl.artifact_sha256"
 TAG_SOURCE = "opsctl.source"
 TAG_RELEASE = "opsctl.release_id"
+_PROGRESS_BAR_VARIABLE = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
 
 
 @contextmanager
 def _tracking(uri: str) -> Iterator[None]:
-    """Point MLflow's process-wide URIs at ``uri`` for artifact transfers:
-    ``mlflow-artifacts:/`` locations resolve against the current tracking URI."""
+    """Point MLflow's process-wide URIs at ``uri`` for artifact transfers
+    (``mlflow-artifacts:/`` locations resolve against the current tracking URI),
+    and keep MLflow's progress bars out of opsctl's output meanwhile."""
     import mlflow
 
     before = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+    bars = os.environ.get(_PROGRESS_BAR_VARIABLE)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
+    os.environ[_PROGRESS_BAR_VARIABLE] = "false"
     try:
         yield
     finally:
         mlflow.set_tracking_uri(before[0])
         mlflow.set_registry_uri(before[1])
+        if bars is None:
+            os.environ.pop(_PROGRESS_BAR_VARIABLE, None)
+        else:
+            os.environ[_PROGRESS_BAR_VARIABLE] = bars
 
 
 class Registry:

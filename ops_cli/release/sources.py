@@ -12,19 +12,20 @@ from ops_cli.release.hashing import tree_sha256
 
 
 def git_commit(project: Path, environ: Mapping[str, str]) -> str:
-    """The commit being released: ``GITHUB_SHA`` in Actions, else ``git rev-parse HEAD``
-    in ``project``; raises OpsError when neither says."""
-    if environ.get("GITHUB_SHA"):
-        return environ["GITHUB_SHA"]
+    """The commit being released: ``git rev-parse HEAD`` in ``project`` (the checkout
+    that is actually there), else ``GITHUB_SHA``; raises OpsError when neither says."""
     try:
         done = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=project, capture_output=True, text=True, check=False
         )
+        reason = done.stderr.strip()
     except OSError as exc:
-        raise OpsError(f"cannot tell the git commit of {project}: {exc}") from None
-    if done.returncode != 0:
-        raise OpsError(f"cannot tell the git commit of {project}: {done.stderr.strip()}")
-    return done.stdout.strip()
+        done, reason = None, str(exc)
+    if done is not None and done.returncode == 0:
+        return done.stdout.strip()
+    if environ.get("GITHUB_SHA"):
+        return environ["GITHUB_SHA"]
+    raise OpsError(f"cannot tell the git commit of {project}: {reason}")
 
 
 def infrastructure_versions(project: Path) -> dict[str, str]:

