@@ -1,0 +1,78 @@
+"""The FastAPI application: routes, error handlers, metrics middleware, lifespan.
+
+``create_app(settings, source)`` builds one; its lifespan starts the model
+refresher and the prediction log, and on shutdown writes every buffered
+prediction before the process exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+from pydantic.json_schema import models_json_schema
+
+from workloads.serving.inputs import InputError
+from workloads.serving.metrics import MetricsMiddleware
+from workloads.serving.model import ModelSource
+from workloads.serving.predlog import PredictionLog
+from workloads.serving.routes import router
+from workloads.serving.schemas import InvocationsRequest, PredictRequest
+from workloads.serving.service import Service
+from workloads.serving.settings import ServingSettings
+
+PATHS = ("/predict", "/invocations", "/health", "/ready", "/version", "/metrics")
+
+
+def create_app(
+    settings: ServingSettings, source: ModelSource, log: PredictionLog | None = None
+) -> FastAPI:
+    """The service for ``source``'s model; ``log`` overrides the one from ``settings``."""
+    service = Service(settings, source, log)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        service.start()
+        try:
+            yield
+        finally:
+            await asyncio.to_thread(service.stop)
+
+    app = FastAPI(
+        title="CRM win-probability prediction service",
+        version="1",
+        summary="Scores open opportunities with the model the registry alias points to.",
+        lifespan=lifespan,
+    )
+    app.state.service = service
+    app.include_router(router)
+    app.add_exception_handler(InputError, _input_error)
+    app.add_middleware(MetricsMiddleware, metrics=service.metrics, paths=PATHS)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+async def _input_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, InputError)
+    return JSONResponse(exc.body(), status_code=exc.status)
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document plus the request bodies the routes read themselves."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(
+        title=app.title, version=app.version, summary=app.summary, routes=app.routes
+    )
+    _, extra = models_json_schema(
+        [(PredictRequest, "validation"), (InvocationsRequest, "validation")],
+        ref_template="#/components/schemas/{model}",
+    )
+    schema.setdefault("components", {}).setdefault("schemas", {}).update(extra["$defs"])
+    app.openapi_schema = schema
+    return schema
