@@ -3,8 +3,8 @@
 Stages: generate (CSV files), acquire (land in storage), validate, snapshot,
 features (point-in-time, every labelled month-end), train (tuning included),
 log+register (MLflow, local sqlite store). Peak memory is the process's peak
-RSS growth over each stage (psutil, sampled every 20 ms) and its tracemalloc
-peak of Python allocations. Writes benchmarks/results/pipeline.json.
+RSS during each stage (psutil, sampled every 20 ms); tracemalloc is not used
+because its tracing slows the stages it measures several times over. Writes benchmarks/results/pipeline.json.
 
     python benchmarks/pipeline.py [--rows 8800 880000] [--trials 20] [--large-trials 5]
 """
@@ -19,7 +19,6 @@ import sys
 import tempfile
 import threading
 import time
-import tracemalloc
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -53,17 +52,13 @@ class PeakRss:
 
 @contextmanager
 def stage(record: dict[str, Any], name: str):
-    tracemalloc.start()
     with PeakRss() as rss:
         began = time.perf_counter()
         yield
         elapsed = time.perf_counter() - began
-    _current, traced = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
     record[name] = {
         "wall_s": round(elapsed, 3),
         "peak_rss_mb": round(rss.peak / 2**20, 1),
-        "peak_traced_mb": round(traced / 2**20, 1),
     }
     print(f"  {name:<12} {elapsed:8.2f} s  peak RSS {rss.peak / 2**20:8.1f} MB", flush=True)
 
