@@ -101,7 +101,7 @@ def drift_report(
 
     columns = [*CATEGORICAL, *NUMERICAL]
     report = Report(
-        [DataDriftPreset(columns=columns, drift_share=threshold), ValueDrift(PREDICTION)]
+        [DataDriftPreset(columns=columns, drift_share=threshold), ValueDrift(column=PREDICTION)]
     )
     snapshot = report.run(
         _dataset(monitored_frame(current)),
