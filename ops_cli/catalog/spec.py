@@ -84,7 +84,11 @@ class WorkloadSpec(Strict):
     ports: dict[str, PortSpec] = Field(default_factory=dict)
     health: HealthCheckSpec | None = None
     env: dict[str, str] = Field(default_factory=dict)
-    depends_on: list[str] = Field(default_factory=list)
+    depends_on: list[str] = Field(
+        default_factory=list,
+        description="workloads that must be healthy before this one starts; a service that "
+        "only connects at run time and retries needs none",
+    )
     resources: Resources = Resources(cpu_mhz=250, memory_mb=256)
     update: UpdateStrategy = UpdateStrategy()
     image: ImageSpec = ImageSpec()

@@ -25,12 +25,21 @@ def write_spec(folder: Path, name: str, offset: int, deps: str = "[]") -> None:
     (folder / f"{name}.yaml").write_text(SERVICE.format(name=name, offset=offset, deps=deps))
 
 
-def test_shipped_catalog_starts_mlflow_after_storage_and_the_rest_at_once() -> None:
+def test_shipped_platform_services_all_start_at_once() -> None:
     catalog = load_catalog()
     names = ["storage", "mlflow", "prefect-server", "prefect-worker"]
-    assert catalog.start_order(names) == [
-        ["prefect-server", "prefect-worker", "storage"],
-        ["mlflow"],
+    assert catalog.start_order(names) == [["mlflow", "prefect-server", "prefect-worker", "storage"]]
+
+
+def test_start_order_puts_dependents_in_later_waves(tmp_path: Path) -> None:
+    write_spec(tmp_path, "aa", 0)
+    write_spec(tmp_path, "bb", 1, "[aa]")
+    write_spec(tmp_path, "cc", 2, "[bb]")
+    write_spec(tmp_path, "dd", 3)
+    assert load_catalog(tmp_path).start_order(["aa", "bb", "cc", "dd"]) == [
+        ["aa", "dd"],
+        ["bb"],
+        ["cc"],
     ]
 
 
