@@ -38,7 +38,7 @@ class InputError(Exception):
 
 
 def _problem(loc: Sequence[Any], msg: str, kind: str, row: int | None = None) -> dict[str, Any]:
-    field = next((p for p in reversed(loc) if isinstance(p, str)), None)
+    field = next((p for p in reversed(loc[1:]) if isinstance(p, str)), None)
     return {"loc": list(loc), "msg": msg, "type": kind, "row": row, "field": field}
 
 

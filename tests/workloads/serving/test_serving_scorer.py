@@ -1,0 +1,78 @@
+"""The fast scorer gives the pipeline's own probabilities (to 1e-9) on many rows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ml.features.transformer import CATEGORICAL, NUMERIC
+from workloads.serving import scorer as scoring
+from workloads.serving.features import RawRows
+from workloads.serving.scorer import FastScorer, build_scorer, input_frame, probe_rows
+
+FAMILIES = ("boosting", "logistic")
+
+
+def raw_rows(frame: pd.DataFrame) -> RawRows:
+    def days(column: str) -> np.ndarray:
+        values = pd.to_datetime(frame[column]).to_numpy(dtype="datetime64[D]")
+        return np.where(np.isnat(values), np.nan, values.astype("int64").astype(float))
+
+    return RawRows(
+        sales_agent=list(frame["sales_agent"]),
+        product=list(frame["product"]),
+        account=[a if isinstance(a, str) else None for a in frame["account"]],
+        engage_days=days("engage_date"),
+        as_of_days=days("as_of_date").astype(np.int64),
+    )
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_fast_path_equals_pipeline_on_evaluation_rows(trained, eval_inputs, family) -> None:
+    pipeline = trained[family].pipeline
+    scorer = build_scorer(pipeline)
+    assert scorer.kind == "fast"
+    rows = raw_rows(eval_inputs)
+    fast = scorer.predict(rows, list(eval_inputs["opportunity_id"]))
+    expected = pipeline.predict_proba(eval_inputs)[:, 1]
+    assert len(eval_inputs) > 200
+    np.testing.assert_allclose(fast, expected, rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_fast_path_equals_pipeline_on_probe_rows(trained, family) -> None:
+    """Every agent, product and account (known, missing, unseen), dates past the history."""
+    pipeline = trained[family].pipeline
+    scorer = FastScorer(pipeline)
+    rows = probe_rows(scorer.features, count=3000, seed=11)
+    ids = [str(i) for i in range(3000)]
+    expected = pipeline.predict_proba(input_frame(rows, ids))[:, 1]
+    np.testing.assert_allclose(scorer.predict(rows, ids), expected, rtol=0, atol=1e-9)
+    one = RawRows(rows.sales_agent[:1], rows.product[:1], rows.account[:1],
+                  rows.engage_days[:1], rows.as_of_days[:1])  # fmt: skip
+    np.testing.assert_allclose(scorer.predict(one, ids[:1]), expected[:1], rtol=0, atol=1e-9)
+
+
+def test_fast_features_equal_the_transformer(trained, eval_inputs) -> None:
+    features = trained["boosting"].pipeline.named_steps["features"]
+    expected = features.transform(eval_inputs)
+    categorical, numeric = FastScorer(trained["boosting"].pipeline).features.transform(
+        raw_rows(eval_inputs)
+    )
+    for name, values in zip(CATEGORICAL, categorical, strict=True):
+        assert list(values) == list(expected[name]), name
+    np.testing.assert_allclose(numeric, expected[list(NUMERIC)].to_numpy(dtype=float), atol=1e-12)
+
+
+def test_an_encoder_it_cannot_compile_falls_back_to_the_pipeline(trained, monkeypatch) -> None:
+    def refuse(*args, **kwargs):
+        raise scoring.NotSeparable("mixes columns")
+
+    monkeypatch.setattr(scoring, "compile_encoder", refuse)
+    assert build_scorer(trained["logistic"].pipeline).kind == "pipeline"
+
+
+def test_a_fast_path_that_disagrees_is_not_used(trained, monkeypatch) -> None:
+    monkeypatch.setattr(scoring, "max_difference", lambda *args: 1e-6)
+    assert build_scorer(trained["boosting"].pipeline).kind == "pipeline"
