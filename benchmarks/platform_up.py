@@ -61,9 +61,9 @@ def measure_up(runs: int, warm_runs: int) -> tuple[list[float], list[float]]:
         with tempfile.TemporaryDirectory(prefix="opsctl-bench-") as tmp:
             env = opsctl_env(Path(tmp) / "state", free_port_base(start=30000))
             try:
-                cold.append(opsctl(env, "up"))
+                cold.append(opsctl(env, "up", "--no-bootstrap"))
                 if not warm:
-                    warm = [opsctl(env, "up") for _ in range(warm_runs)]
+                    warm = [opsctl(env, "up", "--no-bootstrap") for _ in range(warm_runs)]
             finally:
                 opsctl(env, "down", "--purge", "--yes")
     return cold, warm

@@ -244,3 +244,32 @@ def models(env: Environment) -> list[dict[str, Any]]:
             }
         )  # fmt: skip
     return rows
+
+
+def champion_version(env: Environment) -> str | None:
+    """The version the champion alias points to, or None when there is none yet.
+
+    Uses MLflow's REST API directly: importing the MLflow client would cost
+    ``opsctl up`` more than a second on every run.
+    """
+    url = service_url(env, "mlflow", "MLFLOW_TRACKING_URI")
+    registry = env.config.registry
+    response = httpx.get(
+        f"{url}/api/2.0/mlflow/registered-models/alias",
+        params={"name": registry.model_name, "alias": registry.champion_alias},
+        timeout=10,
+    )
+    if response.status_code == 404:
+        return None
+    if response.status_code != 200:
+        raise OpsError(f"MLflow registry answered {response.status_code}: {response.text[:200]}")
+    return str(response.json()["model_version"]["version"])
+
+
+def bootstrap_needed(env: Environment) -> bool:
+    """True for a local environment that runs the pipeline's services and has no
+    champion yet: ``opsctl up`` then trains one so that serving and the app work."""
+    enabled = env.config.enabled_workloads()
+    if not env.config.is_local or not {"mlflow", "prefect-worker"} <= set(enabled):
+        return False
+    return champion_version(env) is None

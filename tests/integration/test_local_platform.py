@@ -13,9 +13,12 @@ import httpx
 import psutil
 import pytest
 
+from ops_cli.config import load_environment
+from tests.conftest import REPO
+
 pytestmark = pytest.mark.integration
 
-SERVICES = {"storage", "mlflow", "prefect-server", "prefect-worker"}
+SERVICES = set(load_environment("local", REPO / "environments", environ={}).enabled_workloads())
 
 
 def services(platform) -> dict[str, dict]:
@@ -64,7 +67,7 @@ def processes_of(state_dir) -> list[psutil.Process]:
 
 def test_up_kill_down_up_keeps_data(local_platform) -> None:
     platform = local_platform
-    first = platform.popen("up", "--output", "json")
+    first = platform.popen("up", "--no-bootstrap", "--output", "json")
     owner = platform.state_dir.parent / ".state.lock.owner"
     deadline = time.monotonic() + 30
     while not owner.exists() and time.monotonic() < deadline:
@@ -72,7 +75,7 @@ def test_up_kill_down_up_keeps_data(local_platform) -> None:
     assert owner.exists(), "the first up never took the lock"
 
     # a second up while the first runs is refused without touching the state
-    second = platform.run("up", timeout=60)
+    second = platform.run("up", "--no-bootstrap", timeout=60)
     assert second.returncode == 1
     assert "is locked by another opsctl command" in second.stderr
 
@@ -121,7 +124,7 @@ def test_up_kill_down_up_keeps_data(local_platform) -> None:
         == 200
     )
 
-    again = platform.json("up")
+    again = platform.json("up", "--no-bootstrap")
     assert again["changed"] is False
     assert set(again["unchanged"]) == SERVICES
 
@@ -130,7 +133,7 @@ def test_up_kill_down_up_keeps_data(local_platform) -> None:
     assert listening_ports(platform.port_base) == []
     assert processes_of(platform.state_dir) == []
 
-    back = platform.json("up")
+    back = platform.json("up", "--no-bootstrap")
     assert set(back["started"]) == SERVICES
     assert back["secrets_generated"] == [] and back["buckets_created"] == []
     found = httpx.get(
@@ -144,7 +147,7 @@ def test_up_kill_down_up_keeps_data(local_platform) -> None:
 
 def test_restart_and_logs(local_platform) -> None:
     platform = local_platform
-    assert platform.run("up").returncode == 0
+    assert platform.run("up", "--no-bootstrap").returncode == 0
     before = services(platform)["prefect-worker"]["pid"]
     restarted = platform.run("restart", "prefect-worker")
     assert restarted.returncode == 0, restarted.stderr
@@ -161,7 +164,7 @@ def test_port_in_use_is_named_before_anything_starts(local_platform) -> None:
     blocker.bind(("127.0.0.1", platform.port_base + 20))
     blocker.listen()
     try:
-        result = platform.run("up", timeout=120)
+        result = platform.run("up", "--no-bootstrap", timeout=120)
     finally:
         blocker.close()
     assert result.returncode == 1
@@ -172,7 +175,7 @@ def test_port_in_use_is_named_before_anything_starts(local_platform) -> None:
 
 def test_down_purge_deletes_data(local_platform) -> None:
     platform = local_platform
-    assert platform.run("up").returncode == 0
+    assert platform.run("up", "--no-bootstrap").returncode == 0
     result = platform.json("down", "--purge", "--yes")
     assert result["purged"] is True
     assert not platform.state_dir.exists()

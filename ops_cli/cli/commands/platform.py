@@ -6,23 +6,33 @@ from typing import Annotated
 
 import typer
 
-from ops_cli import operations
+from ops_cli import operations, pipeline
 from ops_cli.cli import render
 from ops_cli.cli.commands.cluster import plan_table
 from ops_cli.cli.commands.infra import infra_progress, show_infra_plan
 from ops_cli.cli.options import EnvOption, LockTimeoutOption, OutputFormat, OutputOption, YesOption
 from ops_cli.environment import open_environment
-from ops_cli.errors import EXIT_FAILURE
+from ops_cli.errors import EXIT_FAILURE, OpsError
 from ops_cli.scheduler.base import Health
 
 
 def up(
     env: EnvOption = "local",
     yes: YesOption = False,
+    bootstrap: Annotated[
+        bool,
+        typer.Option(
+            "--bootstrap/--no-bootstrap",
+            help="Local: when no model is champion yet, run the pipeline on generated data.",
+        ),
+    ] = True,
     output: OutputOption = OutputFormat.table,
     lock_timeout: LockTimeoutOption = 0,
 ) -> None:
     """Bring the environment up: start every service, wait until all are healthy.
+
+    Local: when the registry has no champion yet, the pipeline then trains one on
+    generated data (unless --no-bootstrap), so serving and the app work at once.
 
     Cloud environments: infrastructure plan, confirm, apply, then the workload
     plan, confirm, deploy (--yes skips both questions).
@@ -47,7 +57,30 @@ def up(
                 render.stderr.print("Infrastructure plan declined; nothing was applied.")
                 raise typer.Exit(EXIT_FAILURE)
             report = cloud.workloads
+    if bootstrap and pipeline.bootstrap_needed(environment):
+        _bootstrap_model(environment, output)
     _print_up(env, report, output)
+
+
+def _bootstrap_model(environment, output: OutputFormat) -> None:
+    render.stderr.print("No champion model yet: running the pipeline on generated data...")
+    result = pipeline.run(
+        environment,
+        source="synthetic",
+        rows=None,
+        month=None,
+        wait=True,
+        on_progress=lambda p: render.stderr.print(f"  {p.name}: {p.state}", highlight=False),
+    )
+    if result.state != "COMPLETED":
+        raise OpsError(
+            f"the bootstrap pipeline run {result.name} ended {result.state}: {result.message}"
+        )
+    if pipeline.champion_version(environment) is None:
+        render.stderr.print(
+            "[yellow]The bootstrap model did not pass the promotion gate; no champion is "
+            "serving yet.[/] See `opsctl model list`."
+        )
 
 
 def _confirm_infra(env: str, output: OutputFormat):
