@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ops_cli.environment import Environment
-from ops_cli.errors import OpsError
+from ops_cli.errors import ConfigError, OpsError
 from ops_cli.locking import environment_lock
 from ops_cli.release import records
-from ops_cli.release.endpoints import open_store, tracking_uri
+from ops_cli.release.endpoints import open_store, storage_endpoint, tracking_uri
 from ops_cli.release.hashing import tree_sha256
 from ops_cli.release.manifest import ReleaseManifest, TamperedError, check_integrity
 from ops_cli.release.records import AuditRecord, Result
@@ -204,6 +204,18 @@ class _Promotion:
         report.audit_key = self.target_store.append_audit(record)
 
 
+def _require_distinct(source: Environment, target: Environment) -> None:
+    """Two local environments on the same ports are one platform: refuse, naming why."""
+    same = source.config.is_local and target.config.is_local
+    if same and storage_endpoint(source) == storage_endpoint(target):
+        raise ConfigError(
+            f"'{source.name}' and '{target.name}' resolve to the same local services "
+            f"({storage_endpoint(source)}); OPSCTL_* variables such as "
+            "OPSCTL_NETWORK__PORT_BASE apply to both environments of a promotion: "
+            "set each one's network.port_base in its file instead"
+        )
+
+
 def promote(
     source: Environment,
     target: Environment,
@@ -222,6 +234,7 @@ def promote(
     rolled back (``result`` failed-rolled-back) or could not be (``failed``).
     Each of these outcomes is in the target's audit log.
     """
+    _require_distinct(source, target)
     run = _Promotion(source, target, environ, checks, progress)
     chosen = run.pick(release_id)
     report = PromotionReport(chosen, source.name, target.name, "refused")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -42,6 +43,16 @@ def create(
             "space-separated).",
         ),
     ] = None,
+    project_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--project-dir",
+            file_okay=False,
+            exists=True,
+            help="The checkout whose git commit and terraform/, platform/ the release "
+            "records (default: the folder holding environments/).",
+        ),
+    ] = None,
     output: OutputOption = OutputFormat.table,
 ) -> None:
     """Seal what ENV runs into a bundle in ENV's releases bucket.
@@ -53,9 +64,9 @@ def create(
     from ops_cli.release.create import create_release
     from ops_cli.release.images import parse_images
 
-    environment = open_environment(env)
     images = parse_images(image_digest or [])
-    project = find_environments_dir().parent
+    environment = open_environment(env)
+    project = project_dir or find_environments_dir().parent
     manifest = create_release(environment, images, project=project, environ=os.environ)
     if output is OutputFormat.json:
         render.print_json(manifest.model_dump(mode="json"))
@@ -223,7 +234,8 @@ def history(
     """What ran in ENV at a time, and the audit log up to then."""
     from ops_cli.release.queries import history as read_history
 
-    found = read_history(open_environment(env), _parse_time(at))
+    when = _parse_time(at)
+    found = read_history(open_environment(env), when)
     if output is OutputFormat.json:
         render.print_json(
             {
