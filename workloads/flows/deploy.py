@@ -95,6 +95,7 @@ def deployment_specs(args: argparse.Namespace) -> list[dict[str, Any]]:
     from workloads.flows.monitoring import monitoring
     from workloads.flows.pipeline import crm_pipeline
     from workloads.flows.processing import monthly_processing
+    from workloads.flows.scoring import deployment_spec as scoring_deployment
     from workloads.flows.training import training
 
     registry = {
@@ -149,6 +150,7 @@ def deployment_specs(args: argparse.Namespace) -> list[dict[str, Any]]:
                 **monitoring_from(args.monitoring),
             },
         },
+        scoring_deployment(args),
     ]
 
 
