@@ -1,0 +1,125 @@
+"""The running Streamlit app in headless Chromium: submit a prediction against a stub of
+the prediction service and keep a screenshot under test-artifacts/.
+
+Skips only when Chromium or its driver is not installed (``.ci/run`` installs both).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from pytest_httpserver import HTTPServer
+
+from tests.conftest import REPO, free_port_base
+from tests.workloads.app.stubs import serve_stub
+
+pytestmark = pytest.mark.integration
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+DRIVER = shutil.which("chromedriver") or (
+    "/usr/bin/chromedriver" if Path("/usr/bin/chromedriver").exists() else None
+)
+ARTIFACTS = REPO / "test-artifacts"
+LAUNCHER = "from workloads.app.main import run\n\nrun()\n"
+
+
+@pytest.fixture(scope="session")
+def httpserver_listen_address() -> tuple[str, int]:
+    return "127.0.0.1", free_port_base(start=26300, size=1)
+
+
+def _wait_healthy(url: str, process: subprocess.Popen, timeout_s: float = 90) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"streamlit exited with {process.returncode}")
+        try:
+            if httpx.get(f"{url}/_stcore/health", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"streamlit at {url} not healthy after {timeout_s}s")
+
+
+@pytest.fixture
+def running_app(httpserver: HTTPServer, tmp_path: Path) -> Iterator[str]:
+    """The app started the way the streamlit workload starts it, on a free port."""
+    port = free_port_base(start=26400, size=1)
+    launcher = tmp_path / "streamlit_app.py"
+    launcher.write_text(LAUNCHER)
+    env = {**os.environ, "CRM_SERVING_URL": serve_stub(httpserver), "CRM_OPSCTL": "true"}
+    env.pop("CRM_DATA_URL", None)
+    command = [
+        sys.executable, "-m", "streamlit", "run", str(launcher),
+        "--server.address", "127.0.0.1", "--server.port", str(port),
+        "--server.headless", "true", "--browser.gatherUsageStats", "false",
+    ]  # fmt: skip
+    log = (tmp_path / "streamlit.log").open("w")
+    process = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=log, stderr=log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, process)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+
+
+@pytest.fixture
+def browser(tmp_path: Path):
+    if not CHROMIUM or not DRIVER:
+        pytest.skip(
+            "chromium and chromium-driver are not installed (apt-get install chromium chromium-driver)"
+        )
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}", "--window-size=1280,1400",
+    ):  # fmt: skip
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    yield driver
+    driver.quit()
+
+
+def test_predict_page_in_a_browser(running_app: str, browser) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ready
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(browser, 60)
+    browser.get(f"{running_app}/predict")
+    button = wait.until(
+        ready.element_to_be_clickable(
+            (By.CSS_SELECTOR, "[data-testid='stFormSubmitButton'] button")
+        )
+    )
+    agent = browser.find_element(By.CSS_SELECTOR, "input[aria-label='Sales agent']")
+    ActionChains(browser).move_to_element(agent).click().send_keys("Anna Alder").perform()
+    button.click()
+    metric = wait.until(
+        ready.presence_of_element_located((By.CSS_SELECTOR, "[data-testid='stMetricValue']"))
+    )
+    wait.until(lambda _: metric.text == "42.0%")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", metric)
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "app_predict.png"
+    assert browser.save_screenshot(str(shot))
+    assert shot.stat().st_size > 10_000
+    assert "v7" in browser.find_element(By.TAG_NAME, "body").text
