@@ -21,7 +21,14 @@ class PortSpec(Strict):
 
     offset: int = Field(ge=0, le=999)
     protocol: Literal["http", "tcp", "grpc"] = "http"
-    public: bool = Field(False, description="routed by the load balancer in the cloud")
+    public: bool = Field(False, description="meant for people or clients outside the platform")
+    lb_port: int | None = Field(
+        None,
+        ge=1024,
+        le=65535,
+        description="cluster only: the fixed node port the cloud load balancer forwards to "
+        "(a reserved port in Nomad); dynamic when unset",
+    )
 
 
 class HealthCheckSpec(Strict):

@@ -103,3 +103,11 @@ def test_unknown_placeholder_names_where_it_was_used() -> None:
         ConfigError, match=r"workload 'x' command: unknown placeholder '\$\{nope\}'"
     ):
         fill("${nope}", {}, where="workload 'x' command")
+
+
+def test_load_balancer_targets_match_the_catalog() -> None:
+    from ops_cli.provision.tfvars import SERVICE_PORTS
+
+    catalog = load_catalog()
+    assert catalog["serving"].ports["http"].lb_port == SERVICE_PORTS["api"]
+    assert catalog["streamlit"].ports["http"].lb_port == SERVICE_PORTS["ui"]

@@ -81,7 +81,9 @@ def test_invalid_yaml_names_file_and_line(environments_dir: Path) -> None:
 
 
 def test_unknown_environment_lists_the_existing_ones(environments_dir: Path) -> None:
-    with pytest.raises(ConfigError, match="unknown environment 'qa'.*local, prod, staging"):
+    with pytest.raises(
+        ConfigError, match="unknown environment 'qa'.*local, local-prod, nomad-dev, prod, staging"
+    ):
         load_environment("qa", environments_dir, environ={})
 
 

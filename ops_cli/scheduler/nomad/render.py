@@ -130,7 +130,7 @@ def _group(
     return {
         "Name": spec.name,
         "Count": settings.count,
-        "Networks": [{"Mode": "host", "DynamicPorts": [{"Label": p} for p in spec.ports]}],
+        "Networks": [_network(spec)],
         "Services": [_service(config, catalog, spec, label) for label in spec.ports],
         "Update": {
             "MaxParallel": update.max_parallel,
@@ -146,6 +146,22 @@ def _group(
         "EphemeralDisk": {"Sticky": True, "Migrate": True, "SizeMB": EPHEMERAL_DISK_MB},
         "Tasks": [_task(config, spec, settings, values, image)],
     }
+
+
+def _network(spec: WorkloadSpec) -> dict[str, Any]:
+    """Dynamic ports, except those the load balancer reaches on a fixed node port."""
+    network: dict[str, Any] = {"Mode": "host"}
+    reserved = [
+        {"Label": label, "Value": port.lb_port}
+        for label, port in spec.ports.items()
+        if port.lb_port is not None
+    ]
+    dynamic = [{"Label": label} for label, port in spec.ports.items() if port.lb_port is None]
+    if dynamic:
+        network["DynamicPorts"] = dynamic
+    if reserved:
+        network["ReservedPorts"] = reserved
+    return network
 
 
 def _service(

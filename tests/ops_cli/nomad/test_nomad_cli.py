@@ -11,6 +11,8 @@ import nomad_fixtures as fx
 import pytest
 from pytest_httpserver import HTTPServer
 
+from ops_cli.config import load_environment
+
 REPO = Path(__file__).resolve().parents[3]
 
 
@@ -51,13 +53,18 @@ def test_plan_exits_1_and_lists_the_change_when_something_would_change(
     assert any("Config[image]" in line for line in job["fields"])
 
 
+def enabled_jobs(env: str) -> list[str]:
+    return list(load_environment(env, REPO / "environments", environ={}).enabled_workloads())
+
+
 def test_plan_exits_0_when_the_cluster_matches(httpserver: HTTPServer, tmp_path: Path) -> None:
-    for job in ("mlflow", "prefect-server", "prefect-worker"):
+    # nomad-dev has no provisioner: `plan` shows the jobs alone
+    for job in enabled_jobs("nomad-dev"):
         httpserver.expect_request(f"/v1/job/{job}/plan", method="POST").respond_with_json(
             fx.plan_answer(diff_type="None")
         )
 
-    result = opsctl(httpserver, tmp_path, "plan", "--env", "staging")
+    result = opsctl(httpserver, tmp_path, "plan", "--env", "nomad-dev")
 
     assert result.returncode == 0, result.stderr
     assert "no changes" in result.stdout
@@ -114,7 +121,7 @@ def test_deploy_with_yes_registers_the_planned_job_and_follows_it(
 def test_status_shows_version_allocations_and_health(
     httpserver: HTTPServer, tmp_path: Path
 ) -> None:
-    for name in ("mlflow", "prefect-server", "prefect-worker"):
+    for name in enabled_jobs("staging"):
         httpserver.expect_request(f"/v1/job/{name}").respond_with_json(fx.job(3))
         httpserver.expect_request(f"/v1/job/{name}/allocations").respond_with_json(
             [fx.allocation("a1"), fx.allocation("a2")]
