@@ -259,7 +259,9 @@ def champion_version(env: Environment) -> str | None:
         params={"name": registry.model_name, "alias": registry.champion_alias},
         timeout=10,
     )
-    if response.status_code == 404:
+    if response.status_code == 404:  # no registered model at all yet
+        return None
+    if response.status_code == 400 and "not found" in response.text:  # model, but no alias
         return None
     if response.status_code != 200:
         raise OpsError(f"MLflow registry answered {response.status_code}: {response.text[:200]}")
