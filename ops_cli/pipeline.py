@@ -101,6 +101,10 @@ def deploy(env: Environment, eps: PipelineEndpoints, *, source: str, rows: int) 
         "--source", source,
         "--rows", str(rows),
         *(arg for name, value in margins.items() for arg in ("--margin", f"{name}={value}")),
+        "--predictions-url", f"s3://{cfg.storage.buckets.predictions}",
+        "--monitoring-url", f"s3://{cfg.storage.buckets.monitoring}",
+        *(arg for name, value in cfg.monitoring.model_dump().items()
+          for arg in ("--monitoring", f"{name}={value}")),
     ]  # fmt: skip
     child_env = {**os.environ, "PREFECT_API_URL": eps.prefect_api}
     done = subprocess.run(command, capture_output=True, text=True, env=child_env, check=False)
