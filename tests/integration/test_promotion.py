@@ -301,3 +301,15 @@ def test_failed_promotion_rolls_back_to_the_previous_champion(envs) -> None:
         "failed-rolled-back"
     ]
     assert target.json("history", "--env", TARGET)["current"]["release_id"] == first
+
+
+def test_records_are_write_once_on_the_gateway(envs) -> None:
+    from ops_cli.errors import OpsError
+    from ops_cli.release.store import ReleaseStore
+
+    source, _target = envs
+    release = _create(source)["release_id"]
+    store = ReleaseStore(source.s3(), "releases", "local: s3://releases")
+    manifest = store.get_manifest(release)
+    with pytest.raises(OpsError, match="never rewritten"):
+        store.put_manifest(manifest)

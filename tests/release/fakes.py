@@ -131,7 +131,8 @@ class FakeCluster:
         self, workload: str, *, image_tag: str | None = None, model_alias: str | None = None
     ) -> JobPlan:
         image = f"ghcr.io/opsctl/crm-platform:{image_tag}"
-        change = "none" if self.images[workload][-1] == image else "update"
+        current = self.images.setdefault(workload, ["ghcr.io/opsctl/crm-platform:0.9.0"])
+        change = "none" if current[-1] == image else "update"
         return JobPlan(workload, change, len(self.images[workload]), payload={"image": image})
 
     def apply(self, plan: JobPlan, progress: Any) -> DeployOutcome:

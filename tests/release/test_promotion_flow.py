@@ -213,3 +213,29 @@ def test_champion_carries_the_artifact_hash(world: World) -> None:
     world.champion(b"model-x")
     ref = create.champion(world.registries["staging"], world.staging.config)  # type: ignore[arg-type]
     assert isinstance(ref, ModelRef) and ref.artifact_sha256 == artifact_hash(b"model-x")
+
+
+def test_cli_renders_tables_and_json(world: World) -> None:
+    from typer.testing import CliRunner
+
+    from ops_cli.cli.app import app
+
+    runner = CliRunner()
+    world.champion(b"model-cli")
+
+    def run(*args: str) -> str:
+        result = runner.invoke(app, list(args), catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    created = json.loads(
+        run("release", "create", "--env", "staging", "--image-digest", IMAGE, "-o", "json")
+    )
+    release = created["release_id"]
+    assert "verified: passed" in run("release", "verify", release, "--env", "staging")
+    assert "content hash matches" in run("release", "show", release, "--env", "staging")
+    assert release in run("release", "list", "--env", "staging")
+    assert "promoted to 'prod'" in run(
+        "promote", release, "--from", "staging", "--to", "prod", "--yes"
+    )
+    assert f"release {release}" in run("history", "--env", "prod")

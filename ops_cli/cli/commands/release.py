@@ -119,7 +119,8 @@ def list_(env: EnvOption = "staging", output: OutputOption = OutputFormat.table)
         render.print_json({"environment": env, "releases": [_manifest_json(v) for v in views]})
         return
     table = Table(title=f"Releases ({env})", title_justify="left")
-    for column in ("release", "created", "model", "commit", "verified", "intact"):
+    table.add_column("release", no_wrap=True)
+    for column in ("created", "model", "commit", "verified", "intact"):
         table.add_column(column)
     for v in views:
         m = v.manifest
@@ -257,7 +258,7 @@ def history(
     )
     table = Table(title="Audit log", title_justify="left")
     for column in ("time", "who", "release", "from", "result", "model", "detail"):
-        table.add_column(column)
+        table.add_column(column, no_wrap=column == "release")
     for r in found.records:
         table.add_row(
             r.at.isoformat(timespec="seconds"),
