@@ -151,7 +151,9 @@ class _Promotion:
         try:
             registry.set_alias(name, alias, version)
             deploy_images(self.target, manifest, self.progress, report.deployed)
-            failed = [c for c in self.checks(self.target, registry, version) if not c.passed]
+            failed = [
+                c for c in self.checks(self.target, registry, manifest, version) if not c.passed
+            ]
             if failed:
                 detail = "; ".join(f"{c.name} ({c.detail})" for c in failed)
                 raise OpsError(f"smoke checks failed in '{self.target.name}': {detail}")

@@ -278,7 +278,7 @@ def test_failed_promotion_rolls_back_to_the_previous_champion(envs) -> None:
 
     moved: list[str] = []
 
-    def failing_checks(env, registry, version) -> list[Check]:
+    def failing_checks(env, registry, manifest, version) -> list[Check]:
         moved.append(registry.version_by_alias(MODEL, "champion").version)
         return [Check(name="injected failure after the alias moved", passed=False)]
 

@@ -120,6 +120,7 @@ class FakeCluster:
     """A Deployer and RollbackCapable scheduler: job versions per workload, images by version."""
 
     images: dict[str, list[str]]
+    default_image: str = "ghcr.io/opsctl/crm-platform:0.9.0"  # of jobs not in ``images``
     fail_deploy_of: str | None = None
     applied: list[tuple[str, str]] = field(default_factory=list)
     rolled_back: list[str] = field(default_factory=list)
@@ -131,7 +132,7 @@ class FakeCluster:
         self, workload: str, *, image_tag: str | None = None, model_alias: str | None = None
     ) -> JobPlan:
         image = f"ghcr.io/opsctl/crm-platform:{image_tag}"
-        current = self.images.setdefault(workload, ["ghcr.io/opsctl/crm-platform:0.9.0"])
+        current = self.images.setdefault(workload, [self.default_image])
         change = "none" if current[-1] == image else "update"
         return JobPlan(workload, change, len(self.images[workload]), payload={"image": image})
 

@@ -95,9 +95,17 @@ class World:
             actor="ci",
         )
         self.store(self.staging).put_manifest(manifest)
+        self.deploy_to_staging(image)
         if verified:
             assert verify.verify_release(self.staging, manifest.release_id, environ={}).passed
         return manifest.release_id
+
+    def deploy_to_staging(self, image: str) -> None:
+        """What deploy-staging.yml does before it verifies: staging runs the image."""
+        cluster = self.clusters["staging"]
+        cluster.default_image = image
+        for versions in cluster.images.values():
+            versions.append(cluster.default_image)
 
     def audit(self) -> list[dict]:
         return [
@@ -134,11 +142,20 @@ def test_newest_verified_release_is_the_default(world: World) -> None:
     assert promote(world.staging, world.prod, None, environ={}).release_id == first
 
 
+def test_verification_fails_when_staging_runs_another_image(world: World) -> None:
+    release = world.release(verified=False)
+    world.clusters["staging"].images["mlflow"].append(f"{REPOSITORY}:hotfix")
+    record = verify.verify_release(world.staging, release, environ={})
+    failed = [c for c in record.checks if not c.passed]
+    assert not record.passed and [c.name for c in failed] == [
+        f"mlflow runs {REPOSITORY}@sha256:" + "a" * 64
+    ]
+
+
 def test_unverified_and_failed_verifications_are_refused(world: World) -> None:
     release = world.release(verified=False)
     with pytest.raises(PromotionRefusedError, match="was never verified"):
         promote(world.staging, world.prod, release, environ={})
-    world.clusters["staging"].images["mlflow"] = []  # status still healthy in the fake
     world.registries["staging"].set_alias(MODEL, "champion", "999")
     assert not verify.verify_release(world.staging, release, environ={}).passed
     with pytest.raises(PromotionRefusedError, match="did not pass its smoke checks"):
@@ -187,7 +204,7 @@ def test_a_failed_deployment_rolls_back_jobs_and_alias(world: World) -> None:
 
 
 def test_failed_smoke_checks_without_a_previous_champion_remove_the_alias(world: World) -> None:
-    def failing(env, registry, version) -> list[Check]:
+    def failing(env, registry, manifest, version) -> list[Check]:
         return [Check(name="injected", passed=False, detail="boom")]
 
     with pytest.raises(PromotionFailedError, match="rolled back") as failed:
@@ -232,6 +249,7 @@ def test_cli_renders_tables_and_json(world: World) -> None:
         run("release", "create", "--env", "staging", "--image-digest", IMAGE, "-o", "json")
     )
     release = created["release_id"]
+    world.deploy_to_staging(IMAGE)
     assert "verified: passed" in run("release", "verify", release, "--env", "staging")
     assert "content hash matches" in run("release", "show", release, "--env", "staging")
     assert release in run("release", "list", "--env", "staging")
