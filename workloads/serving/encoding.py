@@ -25,29 +25,28 @@ class NotSeparable(ValueError):
 
 
 @dataclass(frozen=True)
-class _Numeric:
-    output: int
-    scale: float
-    offset: float
-    missing: float
-
-
-@dataclass(frozen=True)
 class CompiledEncoder:
-    """Per-column lookups equal to the probed encoder's ``transform``."""
+    """Per-column lookups equal to the probed encoder's ``transform``.
+
+    Numeric column ``j`` lands in output ``outputs[j]`` as ``x * scale + offset``,
+    or ``missing`` when ``x`` is NaN.
+    """
 
     base: np.ndarray
     categories: list[tuple[np.ndarray, dict[object, np.ndarray], np.ndarray]]
-    numeric: list[_Numeric]
+    outputs: np.ndarray
+    scale: np.ndarray
+    offset: np.ndarray
+    missing: np.ndarray
 
     def transform(self, categorical: Sequence[Sequence[object]], numeric: np.ndarray) -> np.ndarray:
         """Encode ``len(numeric)`` rows: categorical values per column, numbers as a matrix."""
         out = np.repeat(self.base[None, :], len(numeric), axis=0)
         for (columns, table, unknown), values in zip(self.categories, categorical, strict=True):
             out[:, columns] = [table.get(v, unknown) for v in values]
-        for j, spec in enumerate(self.numeric):
-            x = numeric[:, j]
-            out[:, spec.output] = np.where(np.isnan(x), spec.missing, x * spec.scale + spec.offset)
+        out[:, self.outputs] = np.where(
+            np.isnan(numeric), self.missing, numeric * self.scale + self.offset
+        )
         return out
 
 
@@ -94,8 +93,9 @@ def compile_encoder(encoder, categorical: Sequence[str], numeric: Sequence[str])
         if len(columns) != 1:
             raise NotSeparable(f"numeric column {column!r} feeds {len(columns)} outputs")
         k = int(columns[0])
-        numbers.append(_Numeric(k, one[k] - zero[k], zero[k], missing[k]))
-    return CompiledEncoder(base, categories, numbers)
+        numbers.append((k, one[k] - zero[k], zero[k], missing[k]))
+    outputs, scale, offset, nan = (np.array(v) for v in zip(*numbers, strict=True))
+    return CompiledEncoder(base, categories, outputs.astype(np.intp), scale, offset, nan)
 
 
 def _claim(owners: dict[int, str], column: str, outputs: np.ndarray) -> np.ndarray:

@@ -41,21 +41,34 @@ class RawRows:
     as_of_days: np.ndarray
 
 
-@dataclass(frozen=True)
-class _History:
-    codes: dict[str, int]
-    composite: np.ndarray
-    cum_n: np.ndarray
-    cum_won: np.ndarray
-    starts: np.ndarray
+class _Histories:
+    """Every fitted history table in one sorted array, so that all the lookups of
+    a batch (each key, the global rate, the agent 90 days earlier) are one
+    ``searchsorted``. Table ``t``'s key codes are shifted past those of the
+    tables before it, which keeps the concatenation sorted."""
 
-    @classmethod
-    def of(cls, table: HistoryTable) -> _History:
-        return cls(table.codes, table.composite, table.cum_n, table.cum_won, table.starts)
+    def __init__(self, tables: dict[str, HistoryTable]) -> None:
+        self.codes: dict[str, dict[str, int]] = {}
+        composites, counts, wins, shift = [], [], [], 0
+        for name, table in tables.items():
+            self.codes[name] = {k: c + shift for k, c in table.codes.items()}
+            composites.append(table.composite + shift * _DAY_SPAN)
+            counts.append(np.diff(table.cum_n))
+            wins.append(np.diff(table.cum_won))
+            shift += len(table.codes)
+        self.composite = np.concatenate(composites)
+        self.cum_n = np.concatenate([[0], np.cumsum(np.concatenate(counts))])
+        self.cum_won = np.concatenate([[0], np.cumsum(np.concatenate(wins))])
+        self.starts = np.searchsorted(self.composite, np.arange(shift + 1) * _DAY_SPAN)
 
-    def lookup(self, keys: Sequence[object], days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Closed and won deals per row for its key on or before its day (0 if unknown)."""
-        code = np.fromiter((self.codes.get(k, -1) for k in keys), np.int64, len(keys))
+    def lookup(
+        self, queries: list[tuple[str, list[object], np.ndarray]]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Closed and won deals, one row per query ``(table, keys, days)`` and one
+        column per key: deals of that key closed on or before the day (0 if unknown)."""
+        codes = self.codes
+        code = np.array([[codes[t].get(k, -1) for k in keys] for t, keys, _d in queries])
+        days = np.vstack([d for _t, _k, d in queries])
         known = code >= 0
         code = np.where(known, code, 0)
         position = np.searchsorted(self.composite, code * _DAY_SPAN + days, side="right")
@@ -89,7 +102,8 @@ class FastFeatures:
             a: (r[0], *map(float, r[1:]))
             for a, r in zip(accounts.index, accounts.to_numpy(dtype=object), strict=True)
         }
-        self.history = {k: _History.of(t) for k, t in fitted.history_.items()}
+        self.history = _Histories(fitted.history_)
+        self.history_days = fitted.history_["global"].composite % _DAY_SPAN
         self.names = [*CATEGORICAL, *NUMERIC]
 
     @property
@@ -117,13 +131,12 @@ class FastFeatures:
             "account": list(rows.account),
         }
         categorical = [keys[c] for c in CATEGORICAL]
-        numeric = np.column_stack(
-            [*self._reference(rows, product, account), *self._history(keys, rows.as_of_days)]
-        )
+        reference = self._reference(rows, product, account)
+        numeric = np.concatenate([reference, self._history(keys, rows.as_of_days)]).T
         return categorical, numeric
 
     @staticmethod
-    def _reference(rows: RawRows, product: list, account: list) -> list[np.ndarray]:
+    def _reference(rows: RawRows, product: list, account: list) -> np.ndarray:
         price = np.array([p[1] for p in product], dtype=float)
         attrs = np.array([a[1:] for a in account], dtype=float).reshape(len(account), 4)
         as_of = rows.as_of_days.astype("datetime64[D]")
@@ -132,28 +145,30 @@ class FastFeatures:
         year = as_of.astype("datetime64[Y]").astype(float) + 1970.0
         month = (engaged_dates.astype("datetime64[M]").astype(int) % 12 + 1).astype(float)
         missing = np.isnan(engaged)
-        return [
-            np.array([a is not None for a in rows.account], dtype=float),
-            np.log1p(price),
-            np.log1p(attrs[:, 0]),
-            np.log1p(attrs[:, 1]),
-            year - attrs[:, 2],
-            attrs[:, 3],
-            np.where(missing, _NAN, rows.as_of_days - engaged),
-            np.where(missing, _NAN, month),
-        ]
+        return np.array(
+            [
+                np.array([a is not None for a in rows.account], dtype=float),
+                np.log1p(price),
+                np.log1p(attrs[:, 0]),
+                np.log1p(attrs[:, 1]),
+                year - attrs[:, 2],
+                attrs[:, 3],
+                np.where(missing, _NAN, rows.as_of_days - engaged),
+                np.where(missing, _NAN, month),
+            ]
+        )
 
-    def _history(self, keys: dict[str, list], days: np.ndarray) -> list[np.ndarray]:
-        n_all, w_all = self.history["global"].lookup(["all"] * len(days), days)
-        prior = np.where(n_all > 0, (w_all + 1.0) / (n_all + 2.0), 0.5)
+    def _history(self, keys: dict[str, list], days: np.ndarray) -> np.ndarray:
+        agents = keys["sales_agent"]
+        queries = [("global", ["all"] * len(days), days)]
+        queries += [(key, keys[key], days) for key in HISTORY_KEYS]
+        queries.append(("sales_agent", agents, days - RECENT_DAYS))
+        n, w = self.history.lookup(queries)
+        prior = np.where(n[0] > 0, (w[0] + 1.0) / (n[0] + 2.0), 0.5)
         m = self.prior_weight
-        rates, counts = [], []
-        for key in HISTORY_KEYS:
-            n, w = self.history[key].lookup(keys[key], days)
-            rates.append((w + m * prior) / (n + m))
-            counts.append(np.log1p(n))
-        agent = self.history["sales_agent"]
-        n_now, w_now = agent.lookup(keys["sales_agent"], days)
-        n_then, w_then = agent.lookup(keys["sales_agent"], days - RECENT_DAYS)
-        recent = ((w_now - w_then) + m * prior) / ((n_now - n_then) + m)
-        return [prior, np.log1p(n_all), *rates, *counts, recent]
+        keyed = slice(1, 1 + len(HISTORY_KEYS))
+        rates = (w[keyed] + m * prior) / (n[keyed] + m)
+        agent = 1 + HISTORY_KEYS.index("sales_agent")
+        recent = ((w[agent] - w[-1]) + m * prior) / ((n[agent] - n[-1]) + m)
+        head = np.array([prior, np.log1p(n[0])])
+        return np.concatenate([head, rates, np.log1p(n[keyed]), recent[None, :]])

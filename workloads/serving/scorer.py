@@ -147,7 +147,7 @@ def probe_rows(features: FastFeatures, count: int = 400, seed: int = 0) -> RawRo
     agents = sorted(features.agents)
     products = sorted(features.products)
     accounts = [*sorted(features.accounts), None, "account unseen in training"]
-    days = features.history["global"].composite % (1 << 20)
+    days = features.history_days
     low, high = int(days.min()) - 60, int(days.max()) + 60
     as_of = rng.integers(low, high, count)
     engage = (as_of - rng.integers(0, 200, count)).astype(float)
