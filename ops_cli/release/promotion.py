@@ -157,8 +157,8 @@ class _Promotion:
             if failed:
                 detail = "; ".join(f"{c.name} ({c.detail})" for c in failed)
                 raise OpsError(f"smoke checks failed in '{self.target.name}': {detail}")
-        except OpsError as exc:
-            self.roll_back(registry, report, str(exc))
+        except Exception as exc:  # whatever failed after the alias moved, roll back
+            self.roll_back(registry, report, str(exc) or type(exc).__name__)
 
     def champion(self) -> tuple[str, str]:
         """The target's model name and champion alias."""
@@ -246,8 +246,8 @@ def promote(
         source_registry, target_registry = run.registries()
         report.model_version = run.bring_model(manifest, source_registry, target_registry)
         name, alias = run.champion()
-        with environment_lock(target.paths.lock_file, environment=target.name,
-                              timeout_s=lock_timeout_s):  # fmt: skip
+        lock = target.paths.lock_file
+        with environment_lock(lock, environment=target.name, timeout_s=lock_timeout_s):
             found = target_registry.version_by_alias(name, alias)
             report.previous_model_version = str(found.version) if found is not None else None
             report.result = "succeeded"
@@ -258,6 +258,6 @@ def promote(
         raise
     run.audit(report, manifest)
     if report.result != "succeeded":
-        raise PromotionFailedError(f"promotion of {chosen} to '{target.name}' failed: "
-                                   f"{report.detail}", report)  # fmt: skip
+        message = f"promotion of {chosen} to '{target.name}' failed: {report.detail}"
+        raise PromotionFailedError(message, report)
     return report
