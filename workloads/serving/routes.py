@@ -30,7 +30,7 @@ def _service(request: Request) -> Service:
     return request.app.state.service
 
 
-def require_key(request: Request, key: str | None = Depends(_api_key)) -> None:
+async def require_key(request: Request, key: str | None = Depends(_api_key)) -> None:
     """401 unless the service has no key or ``X-API-Key`` matches it."""
     expected = _service(request).settings.api_key
     if expected and not (key and hmac.compare_digest(key.encode(), expected.encode())):
