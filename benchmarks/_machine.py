@@ -12,10 +12,10 @@ import psutil
 def machine() -> dict[str, object]:
     cpu = "unknown"
     try:
-        for line in open("/proc/cpuinfo", encoding="utf-8"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            models = [line for line in cpuinfo if line.startswith("model name")]
+        if models:
+            cpu = models[0].split(":", 1)[1].strip()
     except OSError:
         pass
     return {

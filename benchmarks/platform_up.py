@@ -89,8 +89,12 @@ def measure_single(name: str, runs: int) -> list[float]:
                 path.chmod(mode)
             began = time.perf_counter()
             proc = subprocess.Popen(
-                list(workload.command), env={**os.environ, **workload.env}, cwd=workload.data_dir,
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                list(workload.command),
+                env={**os.environ, **workload.env},
+                cwd=workload.data_dir,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
             )
             try:
                 while not probe(workload.probe, 2.0).healthy:
