@@ -21,10 +21,12 @@ Writes, under ``<data_url>/scores/<version>/<YYYY-MM>/``:
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
 import pandas as pd
 from prefect import flow, get_run_logger, task
+from sklearn.pipeline import Pipeline
 
 from ml import storage
 from ml.data import schema as s
@@ -56,7 +58,7 @@ def expected_deal_values(tables: CrmTables, as_of: pd.Timestamp) -> pd.DataFrame
     )
 
 
-def score_open_deals(tables: CrmTables, as_of: pd.Timestamp, model) -> pd.DataFrame:
+def score_open_deals(tables: CrmTables, as_of: pd.Timestamp, model: Pipeline) -> pd.DataFrame:
     """One row per deal open at ``as_of``, scored by the fitted pipeline ``model``."""
     deals = tables.deals[tables.deals["deal_stage"].isin(s.OPEN_STAGES)].copy()
     deals["as_of_date"] = as_of
@@ -87,7 +89,7 @@ def pipeline_value(scores: pd.DataFrame) -> pd.DataFrame:
 
 
 def score_month(
-    data_url: str, version: str, month: str, model, model_name: str, model_version: str
+    data_url: str, version: str, month: str, model: Pipeline, model_name: str, model_version: str
 ) -> dict[str, Any]:
     """Score ``month``'s snapshot of raw ``version`` and write the three outputs."""
     as_of = month_end(month)
@@ -124,7 +126,7 @@ def resolve(url: str, version: str | None, month: str | None) -> tuple[str, str]
     return resolve_month(url, version, month)
 
 
-def load_champion(name: str, alias: str) -> tuple[Any, str]:
+def load_champion(name: str, alias: str) -> tuple[Pipeline, str]:
     """The fitted pipeline the alias points to (``MLFLOW_TRACKING_URI``), and its version."""
     import mlflow.sklearn
     from mlflow import MlflowClient
@@ -168,7 +170,7 @@ def batch_scoring(
     return summary
 
 
-def deployment_spec(args) -> dict[str, Any]:
+def deployment_spec(args: argparse.Namespace) -> dict[str, Any]:
     """The ``batch-scoring/monthly`` deployment for ``workloads.flows.deploy``:
     the 1st of each month at 05:00 UTC, after training."""
     return {

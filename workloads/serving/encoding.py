@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from sklearn.compose import ColumnTransformer
 
 UNKNOWN = "\x00unknown category\x00"
 
@@ -50,7 +51,7 @@ class CompiledEncoder:
         return out
 
 
-def _categories_of(encoder, column: str) -> list[object]:
+def _categories_of(encoder: ColumnTransformer, column: str) -> list[object]:
     """The fitted categories of ``column`` in the column transformer ``encoder``."""
     for _name, transformer, columns in encoder.transformers_:
         if column in list(columns) and hasattr(transformer, "categories_"):
@@ -64,7 +65,9 @@ def _changed(reference: np.ndarray, probes: np.ndarray) -> np.ndarray:
     return np.flatnonzero(~same.all(axis=0))
 
 
-def compile_encoder(encoder, categorical: Sequence[str], numeric: Sequence[str]) -> CompiledEncoder:
+def compile_encoder(
+    encoder: ColumnTransformer, categorical: Sequence[str], numeric: Sequence[str]
+) -> CompiledEncoder:
     """Probe the fitted column transformer ``encoder`` (input columns ``categorical``
     then ``numeric``); raises :class:`NotSeparable` when outputs mix columns."""
     names = [*categorical, *numeric]

@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
 
@@ -55,17 +56,17 @@ class ServingMetrics:
 class MetricsMiddleware:
     """Pure ASGI middleware: counts and times requests of ``paths`` (others as ``other``)."""
 
-    def __init__(self, app, metrics: ServingMetrics, paths: Iterable[str]) -> None:
+    def __init__(self, app: ASGIApp, metrics: ServingMetrics, paths: Iterable[str]) -> None:
         self.app, self.metrics, self.paths = app, metrics, frozenset(paths)
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         began = time.perf_counter()
         status = [500]
 
-        async def send_and_note(message) -> None:
+        async def send_and_note(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
             await send(message)

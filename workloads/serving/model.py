@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -103,8 +104,8 @@ class Refresher:
         source: ModelSource,
         holder: ModelHolder,
         refresh_s: float,
-        on_change=lambda model: None,
-        on_error=lambda exc: None,
+        on_change: Callable[[LoadedModel], None] = lambda model: None,
+        on_error: Callable[[Exception], None] = lambda exc: None,
     ) -> None:
         self.source, self.holder, self.refresh_s = source, holder, refresh_s
         self.on_change, self.on_error = on_change, on_error

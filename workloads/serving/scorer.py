@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy.special import expit
+from sklearn.base import BaseEstimator
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline
@@ -73,7 +75,7 @@ class FastScorer(PipelineScorer):
         self._calibrators = [c for _e, c in members]
 
     @staticmethod
-    def _unwrap_pipeline(estimator) -> Pipeline:
+    def _unwrap_pipeline(estimator: BaseEstimator) -> Pipeline:
         if isinstance(estimator, FrozenEstimator):
             estimator = estimator.estimator
         if not isinstance(estimator, Pipeline) or len(estimator.steps) != 2:
@@ -81,7 +83,7 @@ class FastScorer(PipelineScorer):
         return estimator
 
     @classmethod
-    def _unwrap(cls, estimator) -> tuple[CompiledEncoder, object]:
+    def _unwrap(cls, estimator: BaseEstimator) -> tuple[CompiledEncoder, Any]:
         pipeline = cls._unwrap_pipeline(estimator)
         try:
             encoder = compile_encoder(pipeline.steps[0][1], CATEGORICAL, NUMERIC)
@@ -108,14 +110,14 @@ class FastScorer(PipelineScorer):
         return total / len(self._calibrators)
 
 
-def _response(classifier, encoded: np.ndarray) -> np.ndarray:
+def _response(classifier: Any, encoded: np.ndarray) -> np.ndarray:
     """The score sklearn's calibration reads: the decision function, else P(class 1)."""
     if hasattr(classifier, "decision_function"):
         return np.asarray(classifier.decision_function(encoded), dtype=float).reshape(-1)
     return classifier.predict_proba(encoded)[:, 1]
 
 
-def _calibrate(calibrator, scores: np.ndarray) -> np.ndarray:
+def _calibrate(calibrator: Any, scores: np.ndarray) -> np.ndarray:
     if hasattr(calibrator, "a_") and hasattr(calibrator, "b_"):  # sigmoid (Platt)
         return expit(-(calibrator.a_ * scores + calibrator.b_))
     return np.asarray(calibrator.predict(scores), dtype=float)

@@ -212,3 +212,12 @@ def test_openapi_documents_the_request_bodies(client) -> None:
         schemas
     )
     assert "X-API-Key" in str(document["components"]["securitySchemes"])
+
+
+def test_the_stages_are_the_dataset_stages() -> None:
+    from typing import get_args
+
+    from ml.data import schema
+    from workloads.serving.schemas import Stage
+
+    assert set(get_args(Stage)) == set(schema.STAGES)
