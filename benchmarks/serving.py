@@ -1,10 +1,11 @@
 """Benchmark: the prediction service beside `mlflow models serve`, same model, same load.
 
-One registered model (trained on generator data, logged the way the pipeline
-logs it, alias ``champion`` in a private MLflow store) is served twice on
+For each model family (logistic regression, gradient boosting) one model is
+trained on generator data, logged the way the pipeline logs it and registered
+with alias ``champion`` in a private MLflow store, then served twice on
 loopback: by ``python -m workloads.serving`` and by ``mlflow models serve
 --env-manager local`` (one uvicorn worker each, OpenMP held to one thread for
-both). wrk sends the same MLflow ``dataframe_split`` body to ``/invocations``
+both; the service also writes its prediction log to a local folder). wrk sends the same MLflow ``dataframe_split`` body to ``/invocations``
 of both, one row and 100 rows, twice: one connection (latency) and
 ``--connections`` connections (throughput). The service's own ``/predict`` is
 measured the same way. The floor is measured in process: the fitted
@@ -14,7 +15,7 @@ scikit-learn pipeline on a one-row DataFrame.
 Targets: single-row throughput >= 5x mlflow serve at no worse error rate,
 p99 at most a fifth, single-row p50 (one connection) within 2 ms of the floor.
 
-    python benchmarks/serving.py [--duration 10] [--connections 8]
+    python benchmarks/serving.py [--duration 10] [--connections 8] [--families logistic boosting]
 """
 
 from __future__ import annotations
@@ -55,9 +56,9 @@ f:close()
 """
 
 
-def register_model(folder: Path, trials: int) -> tuple[str, object, pd.DataFrame, str]:
-    """Train on generator data, log and register it as the champion; returns
-    (tracking URI, fitted pipeline, evaluation inputs, chosen family)."""
+def register_model(folder: Path, trials: int, family: str) -> tuple[str, object, pd.DataFrame]:
+    """Train ``family`` on generator data, log and register it as the champion;
+    returns (tracking URI, fitted pipeline, evaluation inputs)."""
     import mlflow
     from mlflow import MlflowClient
 
@@ -71,7 +72,7 @@ def register_model(folder: Path, trials: int) -> tuple[str, object, pd.DataFrame
 
     uri = f"sqlite:///{folder / 'mlflow.db'}"
     mlflow.set_tracking_uri(uri)
-    settings = PipelineSettings(training=TrainingSettings(trials=trials))
+    settings = PipelineSettings(training=TrainingSettings(trials=trials, families=(family,)))
     mlflow.create_experiment(settings.registry.experiment, (folder / "artifacts").as_uri())
     clean = validate_files(generate_csv_files(GeneratorConfig(rows=8800, seed=42))).tables
     tables = CrmTables(clean[s.PIPELINE], clean[s.ACCOUNTS], clean[s.PRODUCTS], clean[s.TEAMS])
@@ -79,7 +80,7 @@ def register_model(folder: Path, trials: int) -> tuple[str, object, pd.DataFrame
     _run, model_uri = log_training(result, run_name="benchmark", settings=settings, data={})
     version = mlflow.register_model(model_uri, MODEL).version
     MlflowClient().set_registered_model_alias(MODEL, "champion", version)
-    return uri, result.pipeline, result.eval_inputs, result.family
+    return uri, result.pipeline, result.eval_inputs
 
 
 def bodies(inputs: pd.DataFrame, folder: Path) -> dict[str, Path]:
@@ -249,41 +250,55 @@ def ratios(ours: dict, mlflow: dict, floors: dict) -> dict[str, float]:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
-    parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--trials", type=int, default=5)
-    args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk is not installed (apt-get install -y wrk)")
-    started = machine()
+def run_family(family: str, args: argparse.Namespace) -> dict[str, object]:
+    """Every measurement for one model family, in a private MLflow store."""
     with tempfile.TemporaryDirectory(prefix="bench-serving-") as tmp:
         folder = Path(tmp)
-        tracking_uri, pipeline, inputs, family = register_model(folder, args.trials)
+        tracking_uri, pipeline, inputs = register_model(folder, args.trials, family)
         files = bodies(inputs, folder)
         script = folder / "post.lua"
         script.write_text(WRK_SCRIPT)
-        floors = floor(pipeline, inputs)
-        print("floor", floors, flush=True)
+        before = floor(pipeline, inputs)
         specs = servers(folder, tracking_uri)
         results = {
             name: measure(name, spec, files, args, folder, script) for name, spec in specs.items()
         }
+        after = floor(pipeline, inputs)
+        # the machine is shared: the floor is the mean of one measurement before
+        # and one after the servers ran
+        floors = {k: (before[k] + after[k]) / 2 for k in before}
+        print(family, "floor", before, after, flush=True)
         logged = sum(len(pd.read_parquet(p)) for p in (folder / "predictions").rglob("*.parquet"))
-    report = {
-        "machine": started,
-        "load_avg_1m_at_end": round(os.getloadavg()[0], 2),
-        "settings": {**vars(args), "model_family": family, "omp_num_threads": 1, "workers": 1},
+    return {
         "floor": floors,
+        "floor_before_and_after": [before, after],
         "serving": results["serving"],
         "mlflow_models_serve": results["mlflow"],
         "ratios": ratios(results["serving"], results["mlflow"], floors),
         "prediction_log_rows_written": logged,
     }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--trials", type=int, default=5)
+    parser.add_argument("--families", nargs="+", default=["logistic", "boosting"])
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (apt-get install -y wrk)")
+    started = machine()
+    families = {family: run_family(family, args) for family in args.families}
+    report = {
+        "machine": started,
+        "load_avg_1m_at_end": round(os.getloadavg()[0], 2),
+        "settings": {**vars(args), "omp_num_threads": 1, "workers": 1},
+        "families": families,
+    }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=2) + "\n")
-    print(json.dumps(report["ratios"], indent=2))
+    print(json.dumps({f: r["ratios"] for f, r in families.items()}, indent=2))
 
 
 if __name__ == "__main__":

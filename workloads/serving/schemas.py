@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 Stage = Literal["Won", "Lost", "Engaging", "Prospecting"]
 """``ml.data.schema.STAGES``, spelled out for the OpenAPI document."""
+EARLIEST, LATEST = date(1900, 1, 1), date(2199, 12, 31)
+"""Dates outside these bounds are refused (pandas timestamps end in 2262)."""
 
 
 class Opportunity(BaseModel):
@@ -26,8 +28,8 @@ class Opportunity(BaseModel):
     product: StrictStr = Field(examples=["GTX Plus Basic"])
     account: StrictStr | None = Field(None, examples=["Cancity"])
     deal_stage: Stage = Field(examples=["Engaging"])
-    engage_date: date | None = Field(None, examples=["2016-10-20"])
-    as_of_date: date | None = Field(None, examples=["2016-10-31"])
+    engage_date: date | None = Field(None, ge=EARLIEST, le=LATEST, examples=["2016-10-20"])
+    as_of_date: date | None = Field(None, ge=EARLIEST, le=LATEST, examples=["2016-10-31"])
 
 
 class PredictRequest(BaseModel):

@@ -79,12 +79,22 @@ def test_the_quirky_product_name_is_accepted(client, rows) -> None:
         ({"sales_agent": None}, 1, "sales_agent"),
         ({"opportunity_id": 17}, 1, "opportunity_id"),
         ({"engage_date": "2017-13-40"}, 1, "engage_date"),
+        ({"as_of_date": "0001-01-01"}, 1, "as_of_date"),
         ({"deal_stage": "Closing"}, 1, "deal_stage"),
         ({"sales_agent": "Nobody Known"}, 1, "sales_agent"),
         ({"product": "GTX Ultra"}, 1, "product"),
         ({"engage_date": "2017-06-01", "as_of_date": "2017-05-31"}, 1, "engage_date"),
     ],
-    ids=["null", "mistyped", "bad-date", "bad-stage", "unknown-agent", "unknown-product", "order"],
+    ids=[
+        "null",
+        "mistyped",
+        "bad-date",
+        "ancient-date",
+        "bad-stage",
+        "unknown-agent",
+        "unknown-product",
+        "order",
+    ],
 )
 def test_bad_rows_get_422_naming_row_and_field(client, rows, change, row, field) -> None:
     body = [rows[0], {**rows[1], **change}]
