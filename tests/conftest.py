@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
+import sys
 from pathlib import Path
 
 import pytest
@@ -36,3 +38,18 @@ def free_port_base(start: int = 20000, size: int = 100) -> int:
         if _block_is_free(base, size):
             return base
     raise RuntimeError("no free block of loopback ports")
+
+
+@pytest.fixture(autouse=True)
+def _restore_mlflow_tracking_uri():
+    """``mlflow.set_tracking_uri`` changes a process-wide default *and* exports
+    ``MLFLOW_TRACKING_URI``; put both back after every test so none leaks into the next."""
+    before = os.environ.get("MLFLOW_TRACKING_URI")
+    yield
+    mlflow = sys.modules.get("mlflow")
+    if mlflow is not None:
+        mlflow.set_tracking_uri(None)
+    if before is None:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        os.environ["MLFLOW_TRACKING_URI"] = before

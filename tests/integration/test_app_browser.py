@@ -111,7 +111,9 @@ def test_predict_page_in_a_browser(running_app: str, browser) -> None:
             (By.CSS_SELECTOR, "[data-testid='stFormSubmitButton'] button")
         )
     )
-    agent = browser.find_element(By.CSS_SELECTOR, "input[aria-label='Sales agent']")
+    agent = wait.until(  # the choices render after the reference data has loaded
+        ready.element_to_be_clickable((By.CSS_SELECTOR, "input[aria-label='Sales agent']"))
+    )
     ActionChains(browser).move_to_element(agent).click().send_keys("Anna Alder").perform()
     button.click()
     metric = wait.until(

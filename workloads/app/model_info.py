@@ -7,8 +7,11 @@ down, so a stopped server gives a message within seconds rather than a long hang
 
 from __future__ import annotations
 
+import json
 import os
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -54,13 +57,15 @@ def metric_table(run_metrics: dict[str, float]) -> dict[str, dict[str, float]]:
     return {name: values for name, values in rows.items() if values}
 
 
-def _artifact(run_id: str, path: str) -> Any:
-    import mlflow
-
-    try:
-        return mlflow.artifacts.load_dict(f"runs:/{run_id}/{path}")
-    except Exception:  # an artifact a run did not log is simply absent
-        return None
+def _artifact(client: Any, run_id: str, path: str) -> Any:
+    """A JSON artifact of ``run_id`` read through ``client`` (so through its tracking
+    server, never the process-wide default), or None when the run did not log it."""
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            local = client.download_artifacts(run_id, path, folder)
+        except Exception:  # an artifact a run did not log is simply absent
+            return None
+        return json.loads(Path(local).read_text(encoding="utf-8"))
 
 
 def load_model_views(url: str, model_name: str, aliases: tuple[str, ...]) -> list[ModelView]:
@@ -79,16 +84,16 @@ def load_model_views(url: str, model_name: str, aliases: tuple[str, ...]) -> lis
         except MlflowException:
             continue
         run = client.get_run(version.run_id)
-        features = _artifact(version.run_id, "features.json") or {}
+        features = _artifact(client, version.run_id, "features.json") or {}
         views.append(
             ModelView(
                 alias=alias,
                 version=str(version.version),
                 run_id=version.run_id,
                 metrics=metric_table(run.data.metrics),
-                calibration=_artifact(version.run_id, "plots/calibration_curve.json"),
+                calibration=_artifact(client, version.run_id, "plots/calibration_curve.json"),
                 features=list(features.get("features", [])),
-                importance=_artifact(version.run_id, "feature_importance.json"),
+                importance=_artifact(client, version.run_id, "feature_importance.json"),
                 tags=dict(version.tags or {}),
             )
         )

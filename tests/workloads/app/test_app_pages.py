@@ -123,7 +123,8 @@ def mlflow_registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, app_env: Pa
 def test_model_page_shows_champion_and_challenger(
     mlflow_registry: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(mlflow, "get_tracking_uri", lambda: mlflow_registry)
+    # a process-wide default from another test must not matter: the page uses its URL
+    mlflow.set_tracking_uri("sqlite:///elsewhere-unused.db")
     monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_registry)
     monkeypatch.setattr("workloads.app.model_info.check_mlflow", lambda url: None)
     at = page("model")
