@@ -102,3 +102,15 @@ def test_postgres_database_needs_host_and_user(environments_dir: Path) -> None:
     (environments_dir / "local.yaml").write_text("database:\n  kind: postgresql\n")
     with pytest.raises(ConfigError, match="needs 'host' and 'user'"):
         load_environment("local", environments_dir, environ={})
+
+
+@pytest.mark.parametrize("name", ["local", "local-prod", "nomad-dev", "staging", "prod"])
+def test_where_auth_is_required_the_service_and_the_app_get_the_key(
+    environments_dir: Path, name: str
+) -> None:
+    config = load_environment(name, environments_dir, environ={})
+    if not config.auth.required:
+        return
+    key = f"${{secret.{config.auth.api_key_secret}}}"
+    assert config.workloads["serving"].env["SERVING_API_KEY"] == key
+    assert config.workloads["streamlit"].env["CRM_SERVING_API_KEY"] == key
