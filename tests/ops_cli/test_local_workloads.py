@@ -134,3 +134,19 @@ def test_config_display_masks_secrets(environments_dir, tmp_path) -> None:
         "MY_TOKEN": "***",
         "PLAIN": "https://u:***@host/x",
     }
+
+
+def test_dependents_stop_before_what_they_depend_on(local_env, tmp_path) -> None:
+    workloads = resolve_local_workloads(
+        local_env.config, local_env.catalog, local_env.paths, local_env.secrets
+    )
+    text = render_supervisor_conf(
+        workloads, socket_path=tmp_path / "s.sock", pid_file=tmp_path / "p", log_dir=tmp_path
+    )
+    parser = configparser.RawConfigParser()
+    parser.read_string(text.replace("%%", "%"))
+    priority = {w.name: int(parser[f"program:{w.name}"]["priority"]) for w in workloads}
+    # supervisord starts low priorities first and stops them last
+    assert priority["serving"] > priority["storage"]
+    assert priority["serving"] > priority["mlflow"]
+    assert priority["storage"] == priority["prefect-server"]

@@ -63,14 +63,36 @@ def render_supervisor_conf(
         f"stderr_logfile={_escape(str(log_dir / (REAPER_NAME + '.log')))}",
         "",
     ]
+    depths = dependency_depths(workloads)
     for workload in workloads:
-        sections += _program_section(workload)
+        sections += _program_section(workload, priority=100 + 10 * depths[workload.name])
     return "\n".join(sections)
 
 
-def _program_section(workload: LocalWorkload) -> list[str]:
+def dependency_depths(workloads: list[LocalWorkload]) -> dict[str, int]:
+    """0 for a workload without dependencies, else one more than its deepest dependency.
+
+    As supervisord priorities, dependents stop before what they depend on
+    (``down`` lets the prediction service flush its log to storage first).
+    """
+    by_name = {w.name: w for w in workloads}
+    depths: dict[str, int] = {}
+
+    def depth(name: str) -> int:
+        if name not in depths:
+            deps = [d for d in by_name[name].depends_on if d in by_name]
+            depths[name] = 1 + max(map(depth, deps)) if deps else 0
+        return depths[name]
+
+    for workload in workloads:
+        depth(workload.name)
+    return depths
+
+
+def _program_section(workload: LocalWorkload, *, priority: int) -> list[str]:
     return [
         f"[program:{workload.name}]",
+        f"priority={priority}",
         f"command={_escape(shlex.join(workload.command))}",
         f"directory={_escape(str(workload.data_dir))}",
         f"environment={_environment_line(workload.env)}",
