@@ -4,19 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, get_run_logger
 
 from ml.data.sources import make_source
 from ml.runs import acquire_step
-from workloads.flows.runtime import RETRY_DELAYS, retry_on_transient
+from workloads.flows.runtime import storage_task
 from workloads.flows.settings import data_url as resolve_data_url
 
 
-@task(
-    retries=len(RETRY_DELAYS),
-    retry_delay_seconds=RETRY_DELAYS,
-    retry_condition_fn=retry_on_transient,
-)
+@storage_task
 def land(source: str, rows: int, seed: int, drift: float, url: str) -> dict[str, Any]:
     return acquire_step(make_source(source, rows=rows, seed=seed, drift=drift), url)
 

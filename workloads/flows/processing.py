@@ -4,27 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, get_run_logger
 
-from ml.runs import process_month, resolve_month
-from workloads.flows.runtime import RETRY_DELAYS, month_run_name, rename_run, retry_on_transient
+from ml.runs import process_month
+from workloads.flows.runtime import month_run_name, rename_run, resolve, storage_task
 from workloads.flows.settings import pipeline_settings
 
 
-@task(
-    retries=len(RETRY_DELAYS),
-    retry_delay_seconds=RETRY_DELAYS,
-    retry_condition_fn=retry_on_transient,
-)
-def resolve(url: str, version: str | None, month: str | None) -> tuple[str, str]:
-    return resolve_month(url, version, month)
-
-
-@task(
-    retries=len(RETRY_DELAYS),
-    retry_delay_seconds=RETRY_DELAYS,
-    retry_condition_fn=retry_on_transient,
-)
+@storage_task
 def process(url: str, version: str, month: str, threshold: float) -> dict[str, Any]:
     return process_month(url, version, month, threshold)
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from prefect import get_run_logger
+from prefect import get_run_logger, task
 from prefect.runtime import flow_run
 
+from ml.runs import resolve_month
 from ml.storage import StorageError
 
 RETRY_DELAYS = [2, 10, 30]
@@ -27,6 +28,21 @@ def retry_on_transient(task, task_run, state) -> bool:
     except Exception as exc:
         return _transient(exc)
     return False
+
+
+def storage_task(fn):
+    """A Prefect task retried (with :data:`RETRY_DELAYS`) on transient storage errors only."""
+    return task(
+        retries=len(RETRY_DELAYS),
+        retry_delay_seconds=RETRY_DELAYS,
+        retry_condition_fn=retry_on_transient,
+    )(fn)
+
+
+@storage_task
+def resolve(url: str, version: str | None, month: str | None) -> tuple[str, str]:
+    """The raw data version and month a flow works on (the latest when not given)."""
+    return resolve_month(url, version, month)
 
 
 def month_run_name(prefix: str):

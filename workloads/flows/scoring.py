@@ -25,15 +25,15 @@ import argparse
 from typing import Any
 
 import pandas as pd
-from prefect import flow, get_run_logger, task
+from prefect import flow, get_run_logger
 from sklearn.pipeline import Pipeline
 
 from ml import storage
 from ml.data import schema as s
 from ml.features import INPUT_COLUMNS, CrmTables
-from ml.runs import load_tables, resolve_month
+from ml.runs import load_tables
 from ml.snapshots import month_end
-from workloads.flows.runtime import RETRY_DELAYS, month_run_name, rename_run, retry_on_transient
+from workloads.flows.runtime import month_run_name, rename_run, resolve, storage_task
 from workloads.flows.settings import pipeline_settings
 
 MIN_WINS = 5
@@ -117,15 +117,6 @@ def score_month(
     return summary
 
 
-@task(
-    retries=len(RETRY_DELAYS),
-    retry_delay_seconds=RETRY_DELAYS,
-    retry_condition_fn=retry_on_transient,
-)
-def resolve(url: str, version: str | None, month: str | None) -> tuple[str, str]:
-    return resolve_month(url, version, month)
-
-
 def load_champion(name: str, alias: str) -> tuple[Pipeline, str]:
     """The fitted pipeline the alias points to (``MLFLOW_TRACKING_URI``), and its version."""
     import mlflow.sklearn
@@ -135,11 +126,7 @@ def load_champion(name: str, alias: str) -> tuple[Pipeline, str]:
     return mlflow.sklearn.load_model(f"models:/{name}/{version}"), version
 
 
-@task(
-    retries=len(RETRY_DELAYS),
-    retry_delay_seconds=RETRY_DELAYS,
-    retry_condition_fn=retry_on_transient,
-)
+@storage_task
 def score(url: str, version: str, month: str, name: str, alias: str) -> dict[str, Any]:
     model, model_version = load_champion(name, alias)
     return score_month(url, version, month, model, name, model_version)

@@ -4,28 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, get_run_logger
 
-from ml.runs import resolve_month, train_month
+from ml.runs import train_month
 from ml.settings import PipelineSettings
-from workloads.flows.runtime import RETRY_DELAYS, month_run_name, rename_run, retry_on_transient
+from workloads.flows.runtime import month_run_name, rename_run, resolve, storage_task
 from workloads.flows.settings import pipeline_settings
 
 
-@task(
-    retries=len(RETRY_DELAYS),
-    retry_delay_seconds=RETRY_DELAYS,
-    retry_condition_fn=retry_on_transient,
-)
-def resolve(url: str, version: str | None, month: str | None) -> tuple[str, str]:
-    return resolve_month(url, version, month)
-
-
-@task(
-    retries=len(RETRY_DELAYS),
-    retry_delay_seconds=RETRY_DELAYS,
-    retry_condition_fn=retry_on_transient,
-)
+@storage_task
 def fit_and_gate(version: str, month: str, settings: PipelineSettings) -> dict[str, Any]:
     return train_month(settings.data_url, version, month, settings, f"training-{month}")
 
