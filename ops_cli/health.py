@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import socket
 from dataclasses import dataclass
 
@@ -40,9 +41,16 @@ def _probe_tcp(host: str, port: int, timeout_s: float) -> ProbeResult:
         return ProbeResult(False, f"tcp {host}:{port}: {exc.strerror or exc}")
 
 
+@functools.cache
+def _client() -> httpx.Client:
+    """One client per process: building one costs a TLS context (~0.1 s), and
+    ``up``/``status`` probe every service, often twice."""
+    return httpx.Client(follow_redirects=False)
+
+
 def _probe_http(url: str, timeout_s: float) -> ProbeResult:
     try:
-        response = httpx.get(url, timeout=timeout_s, follow_redirects=False)
+        response = _client().get(url, timeout=timeout_s)
     except httpx.HTTPError as exc:
         return ProbeResult(False, f"GET {url}: {type(exc).__name__}")
     ok = 200 <= response.status_code < 400

@@ -150,3 +150,13 @@ def test_dependents_stop_before_what_they_depend_on(local_env, tmp_path) -> None
     assert priority["serving"] > priority["storage"]
     assert priority["serving"] > priority["mlflow"]
     assert priority["storage"] == priority["prefect-server"]
+
+
+def test_interpreter_is_this_python_under_one_stable_name() -> None:
+    import os
+    import sys
+
+    from ops_cli.scheduler.local.workload import interpreter
+
+    assert os.path.realpath(interpreter()) == os.path.realpath(sys.executable)
+    assert interpreter().startswith(sys.prefix)  # the venv's own spelling, not the base one

@@ -10,10 +10,9 @@ so it is written with mode 0600 inside a 0700 directory.
 from __future__ import annotations
 
 import shlex
-import sys
 from pathlib import Path
 
-from ops_cli.scheduler.local.workload import LocalWorkload
+from ops_cli.scheduler.local.workload import LocalWorkload, interpreter
 
 REAPER_NAME = "opsctl-reaper"
 
@@ -57,7 +56,7 @@ def render_supervisor_conf(
         # example the uvicorn child of `mlflow server`), so the restarted
         # process can bind its port again.
         f"[eventlistener:{REAPER_NAME}]",
-        f"command={_escape(shlex.join([sys.executable, '-m', 'ops_cli.scheduler.local.reaper']))}",
+        f"command={_escape(shlex.join([interpreter(), '-m', 'ops_cli.scheduler.local.reaper']))}",
         "events=PROCESS_STATE_EXITED",
         "autorestart=true",
         f"stderr_logfile={_escape(str(log_dir / (REAPER_NAME + '.log')))}",

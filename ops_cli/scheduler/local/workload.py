@@ -11,6 +11,7 @@ Placeholders available to a spec locally:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -55,10 +56,27 @@ class LocalWorkload:
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
+@functools.cache
+def interpreter() -> str:
+    """This installation's Python, spelled the same however opsctl was started.
+
+    ``opsctl`` runs ``.venv/bin/python3.11`` while ``python -m ops_cli`` runs
+    ``.venv/bin/python``: the same interpreter, but as different strings they
+    would change the rendered commands, and supervisord would restart the
+    workloads that use them on every switch.
+    """
+    real = os.path.realpath(sys.executable)
+    for name in ("python3", "python"):
+        candidate = Path(sys.prefix) / "bin" / name
+        if candidate.exists() and os.path.realpath(candidate) == real:
+            return str(candidate)
+    return sys.executable
+
+
 def tool_path() -> str:
     """PATH with this interpreter's scripts folder first, where ``weed``,
     ``mlflow`` and ``prefect`` are installed beside opsctl."""
-    return os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    return os.pathsep.join([str(Path(interpreter()).parent), os.environ.get("PATH", "")])
 
 
 def resolve_ports(config: EnvironmentConfig, catalog: Catalog) -> dict[str, dict[str, int]]:
@@ -103,7 +121,7 @@ def _shared_context(
     host = config.network.bind_host
     context = {
         "bind_host": host,
-        "python": sys.executable,
+        "python": interpreter(),
         "env.name": config.name,
         "storage.region": config.storage.region,
         "registry.model_name": config.registry.model_name,
