@@ -13,13 +13,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-_DAY_SPAN = 1 << 20  # days fit in 20 bits; the key code sits above them
+DAY_SPAN = 1 << 20  # days fit in 20 bits; the key code sits above them
 
 
 def to_days(values: pd.Series | np.ndarray) -> np.ndarray:
     """Dates as integer days since 1970-01-01 (NaT -> a very large number)."""
     days = np.asarray(values, dtype="datetime64[D]").astype("int64")
-    return np.where(np.isnat(np.asarray(values, dtype="datetime64[D]")), _DAY_SPAN - 1, days)
+    return np.where(np.isnat(np.asarray(values, dtype="datetime64[D]")), DAY_SPAN - 1, days)
 
 
 @dataclass
@@ -27,7 +27,7 @@ class HistoryTable:
     """Cumulative closed-deal counts and wins per key and close day."""
 
     codes: dict[str, int]
-    composite: np.ndarray  # sorted code * _DAY_SPAN + day
+    composite: np.ndarray  # sorted code * DAY_SPAN + day
     cum_n: np.ndarray  # len(composite) + 1, leading 0
     cum_won: np.ndarray
     starts: np.ndarray  # first composite index of each code
@@ -39,12 +39,12 @@ class HistoryTable:
         uniques = np.sort(keys[present].astype(str).unique())
         codes = {k: i for i, k in enumerate(uniques)}
         code = keys[present].astype(str).map(codes).to_numpy(dtype=np.int64)
-        composite = code * _DAY_SPAN + close_days[present]
+        composite = code * DAY_SPAN + close_days[present]
         order = np.unique(composite, return_inverse=True)
         unique_composite, inverse = order
         n = np.bincount(inverse, minlength=len(unique_composite))
         w = np.bincount(inverse, weights=won[present], minlength=len(unique_composite))
-        starts = np.searchsorted(unique_composite, np.arange(len(uniques) + 1) * _DAY_SPAN)
+        starts = np.searchsorted(unique_composite, np.arange(len(uniques) + 1) * DAY_SPAN)
         return cls(
             codes=codes,
             composite=unique_composite,
@@ -61,7 +61,7 @@ class HistoryTable:
         code = keys.map(self.codes).to_numpy(dtype=float)
         known = ~np.isnan(code)
         code = np.where(known, code, 0).astype(np.int64)
-        position = np.searchsorted(self.composite, code * _DAY_SPAN + as_of_days, side="right")
+        position = np.searchsorted(self.composite, code * DAY_SPAN + as_of_days, side="right")
         start = self.starts[code]
         n = np.where(known, self.cum_n[position] - self.cum_n[start], 0)
         won = np.where(known, self.cum_won[position] - self.cum_won[start], 0)

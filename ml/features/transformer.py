@@ -40,7 +40,7 @@ NUMERIC = (
     "hist_sales_agent_rate_90d",
 )
 RECENT_DAYS = 90
-_QUIRK_FIXES = {quirk: canonical for _t, _c, quirk, canonical in s.QUIRKS}
+QUIRK_FIXES = {quirk: canonical for _t, _c, quirk, canonical in s.QUIRKS}
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,7 @@ class PointInTimeFeatures(TransformerMixin, BaseEstimator):
     @staticmethod
     def _normalised(X: pd.DataFrame) -> pd.DataFrame:
         rows = X[list(INPUT_COLUMNS)].copy()
-        rows["product"] = rows["product"].replace(_QUIRK_FIXES)
+        rows["product"] = rows["product"].replace(QUIRK_FIXES)
         rows["account"] = rows["account"].where(rows["account"].notna(), None)
         rows["engage_date"] = pd.to_datetime(rows["engage_date"])
         return rows

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ml.features.history import _DAY_SPAN, HistoryTable
+from ml.features.history import DAY_SPAN, HistoryTable
 from ml.features.transformer import (
-    _QUIRK_FIXES,
     CATEGORICAL,
     HISTORY_KEYS,
     NUMERIC,
+    QUIRK_FIXES,
     RECENT_DAYS,
     PointInTimeFeatures,
 )
@@ -52,14 +52,14 @@ class _Histories:
         composites, counts, wins, shift = [], [], [], 0
         for name, table in tables.items():
             self.codes[name] = {k: c + shift for k, c in table.codes.items()}
-            composites.append(table.composite + shift * _DAY_SPAN)
+            composites.append(table.composite + shift * DAY_SPAN)
             counts.append(np.diff(table.cum_n))
             wins.append(np.diff(table.cum_won))
             shift += len(table.codes)
         self.composite = np.concatenate(composites)
         self.cum_n = np.concatenate([[0], np.cumsum(np.concatenate(counts))])
         self.cum_won = np.concatenate([[0], np.cumsum(np.concatenate(wins))])
-        self.starts = np.searchsorted(self.composite, np.arange(shift + 1) * _DAY_SPAN)
+        self.starts = np.searchsorted(self.composite, np.arange(shift + 1) * DAY_SPAN)
 
     def lookup(
         self, queries: list[tuple[str, list[object], np.ndarray]]
@@ -71,7 +71,7 @@ class _Histories:
         days = np.vstack([d for _t, _k, d in queries])
         known = code >= 0
         code = np.where(known, code, 0)
-        position = np.searchsorted(self.composite, code * _DAY_SPAN + days, side="right")
+        position = np.searchsorted(self.composite, code * DAY_SPAN + days, side="right")
         start = self.starts[code]
         n = np.where(known, self.cum_n[position] - self.cum_n[start], 0)
         won = np.where(known, self.cum_won[position] - self.cum_won[start], 0)
@@ -103,7 +103,7 @@ class FastFeatures:
             for a, r in zip(accounts.index, accounts.to_numpy(dtype=object), strict=True)
         }
         self.history = _Histories(fitted.history_)
-        self.history_days = fitted.history_["global"].composite % _DAY_SPAN
+        self.history_days = fitted.history_["global"].composite % DAY_SPAN
         self.names = [*CATEGORICAL, *NUMERIC]
 
     @property
@@ -112,12 +112,12 @@ class FastFeatures:
 
     @property
     def known_products(self) -> frozenset[str]:
-        return frozenset(self.products) | frozenset(_QUIRK_FIXES)
+        return frozenset(self.products) | frozenset(QUIRK_FIXES)
 
     def transform(self, rows: RawRows) -> tuple[list[list[object]], np.ndarray]:
         """(categorical values per column in ``CATEGORICAL`` order, numeric matrix
         (rows x ``NUMERIC``)), equal to what the fitted transformer computes."""
-        products = [_QUIRK_FIXES.get(p, p) for p in rows.product]
+        products = [QUIRK_FIXES.get(p, p) for p in rows.product]
         agent = [self.agents.get(a, (None, None)) for a in rows.sales_agent]
         product = [self.products.get(p, (None, _NAN)) for p in products]
         account = [self.accounts.get(a, (None, _NAN, _NAN, _NAN, _NAN)) for a in rows.account]
