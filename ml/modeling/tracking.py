@@ -15,6 +15,7 @@ from mlflow.models import infer_signature
 import ml
 from ml.modeling import plots
 from ml.modeling.evaluate import METRICS, calibration_points
+from ml.modeling.importance import field_importance
 from ml.modeling.train import TrainingResult
 from ml.settings import PipelineSettings
 
@@ -67,6 +68,9 @@ def log_training(
         mlflow.set_tags({"data_version": str(data.get("version")), "month": run_name})
         mlflow.log_metrics(metric_table(result))
         mlflow.log_dict({"features": result.feature_names}, "features.json")
+        importance = field_importance(result.pipeline, result.eval_inputs, result.eval_labels)
+        if importance:
+            mlflow.log_dict(importance, "feature_importance.json")
         mlflow.log_dict(data, "data/manifest.json")
         mlflow.log_dict(result.info, "data/splits.json")
         _log_plots(result)

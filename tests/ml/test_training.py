@@ -98,7 +98,13 @@ def test_logging_registry_and_promotion(trained, tmp_path: Path, monkeypatch) ->
     )
     assert run.data.params["data_version"] == "abc"
     artifacts = {a.path for a in client.list_artifacts(run_id)}
-    assert {"features.json", "promotion.json", "plots", "data"} <= artifacts
+    assert {
+        "features.json",
+        "feature_importance.json",
+        "promotion.json",
+        "plots",
+        "data",
+    } <= artifacts
     # the same model again does not beat the champion by the strict margin
     strict = PipelineSettings(margins=PromotionMargins(0.0, -1.0, 0.0, 0.0))
     run2, uri2 = log_training(trained, run_name="training-2017-12", settings=strict, data=data)
@@ -115,3 +121,13 @@ def test_no_signal_model_is_not_promoted() -> None:
     flat = train(_tables(0.0), FAST)
     decision = decide(flat.eval_metrics, flat.baselines, None, PromotionMargins())
     assert not decision.promote
+
+
+def test_field_importance_finds_the_planted_signal(trained) -> None:
+    from ml.modeling.importance import field_importance
+
+    importance = field_importance(trained.pipeline, trained.eval_inputs, trained.eval_labels)
+    assert "opportunity_id" not in importance
+    # the generator plants its signal in the agent, the product and the sector
+    assert importance["sales_agent"] > 0.01
+    assert importance["sales_agent"] > importance["deal_stage"]
