@@ -1,4 +1,9 @@
-"""Describe the machine a benchmark ran on, for the recorded results."""
+"""Describe the machine a benchmark ran on, for the recorded results.
+
+Imported first by every benchmark: it also turns off the usage reporting of the
+libraries the benchmarks load (MLflow, Evidently, NannyML), as the platform's own
+processes have it by default.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,10 @@ import platform
 from datetime import UTC, datetime
 
 import psutil
+
+REPORTING_OFF = {"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true",
+                 "NML_DISABLE_USAGE_LOGGING": "true"}  # fmt: skip
+os.environ.update(REPORTING_OFF)
 
 
 def machine() -> dict[str, object]:

@@ -37,6 +37,8 @@ RESULTS = REPO / "benchmarks" / "results" / "platform_up.json"
 
 
 def opsctl_env(state: Path, base: int) -> dict[str, str]:
+    """The process environment of an opsctl run against the repository's environments, with its
+    state in ``state`` and ports from ``base``."""
     return {
         **os.environ,
         "OPSCTL_ENVIRONMENTS_DIR": str(REPO / "environments"),
@@ -46,6 +48,7 @@ def opsctl_env(state: Path, base: int) -> dict[str, str]:
 
 
 def opsctl(env: dict[str, str], *args: str) -> float:
+    """Run ``opsctl <args>`` and return its wall time in seconds; exits the benchmark when it fails."""
     began = time.perf_counter()
     result = subprocess.run(
         [sys.executable, "-m", "ops_cli", *args], env=env, capture_output=True, text=True
@@ -57,6 +60,8 @@ def opsctl(env: dict[str, str], *args: str) -> float:
 
 
 def measure_up(runs: int, warm_runs: int) -> tuple[list[float], list[float]]:
+    """Wall seconds of ``runs`` cold ``up``s (each in a fresh state folder) and of ``warm_runs``
+    ``up``s of a platform already up."""
     cold, warm = [], []
     for _ in range(runs):
         with tempfile.TemporaryDirectory(prefix="opsctl-bench-") as tmp:
@@ -127,6 +132,8 @@ def measure_single(name: str, runs: int) -> tuple[list[float], list[float]]:
 
 
 def main() -> None:
+    """Time each workload alone and the whole platform's cold and warm ``up``, print medians and
+    ratios as JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--warm-runs", type=int, default=5)

@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # The platform image: every workload of ours (MLflow, Prefect server and worker with
-# the pipeline flows, serving, monitoring, the Streamlit app) runs from this one image;
+# the pipeline flows, serving, monitoring, the Streamlit app, Prometheus) runs from this
+# one image;
 # the Nomad job of each workload chooses the command. Object storage (SeaweedFS)
 # keeps its own upstream image. Build from the repository root:
 #   docker build -f docker/platform.Dockerfile -t ghcr.io/opsctl/crm-platform:dev .
@@ -30,6 +31,13 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     HOME=/home/platform
+# Prometheus and Alertmanager for the metrics and alerts workloads: Debian's packages, the
+# same as on a machine that runs the platform locally (no init system here, so their own
+# services never start)
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends prometheus=2.42.0+ds-5+deb12u1 \
+        prometheus-alertmanager=0.25.0-1+b4 \
+    && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 platform \
     && useradd --system --uid 10001 --gid platform --create-home --home-dir /home/platform platform
 COPY --from=build /opt/venv /opt/venv

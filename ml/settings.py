@@ -1,8 +1,13 @@
-"""Settings of the pipeline, with defaults; flows fill them from parameters or env vars."""
+"""Settings of the pipeline as the library takes them.
+
+The platform's choices (registry names, promotion margins, trials, quality gate, where
+the data lives) have no default here: the caller passes them (the flows build them
+from ``workloads.flows.settings.PipelineSettings``, whose defaults equal
+``environments/base.yaml``). Only how a search runs has library defaults."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -13,19 +18,19 @@ class PromotionMargins:
     must be lower by at least ``brier_*`` (0 means "no worse").
     """
 
-    auc_over_baseline: float = 0.01
-    brier_over_baseline: float = 0.001
-    auc_over_champion: float = 0.0
-    brier_over_champion: float = 0.0
+    auc_over_baseline: float
+    brier_over_baseline: float
+    auc_over_champion: float
+    brier_over_champion: float
 
 
 @dataclass(frozen=True)
 class TrainingSettings:
     """How models are searched, validated and evaluated."""
 
+    trials: int
     eval_months: int = 3
     val_months: int = 2
-    trials: int = 20
     seed: int = 42
     families: tuple[str, ...] = ("logistic", "boosting")
     calibration: str = "sigmoid"
@@ -40,18 +45,18 @@ class TrainingSettings:
 class RegistrySettings:
     """Model registry names."""
 
-    model_name: str = "crm-win-probability"
-    champion_alias: str = "champion"
-    challenger_alias: str = "challenger"
-    experiment: str = "crm-win-probability"
+    model_name: str
+    champion_alias: str
+    challenger_alias: str
+    experiment: str
 
 
 @dataclass(frozen=True)
 class PipelineSettings:
     """Everything a pipeline run needs besides its data."""
 
-    data_url: str = "file://./.data/crm-data"
-    quality_threshold: float = 0.95
-    training: TrainingSettings = field(default_factory=TrainingSettings)
-    registry: RegistrySettings = field(default_factory=RegistrySettings)
-    margins: PromotionMargins = field(default_factory=PromotionMargins)
+    data_url: str
+    quality_threshold: float
+    training: TrainingSettings
+    registry: RegistrySettings
+    margins: PromotionMargins

@@ -23,15 +23,29 @@ class StorageError(OSError):
     """A storage operation failed; transient failures are worth a retry."""
 
 
-def storage_options(url: str) -> dict[str, Any]:
-    """fsspec options for ``url``: the S3 endpoint from the environment, if any."""
+# A caller that retries on its own (the prediction log's upload loop) wants each call to
+# fail within seconds: one attempt, short timeouts. The SDK's default (5 attempts with
+# backoff, 15 s read timeout each) can hold a call for over a minute against a store that
+# accepts connections but does not answer yet, as a restarting one does.
+FAIL_FAST_TIMEOUTS_S = {"connect_timeout": 3, "read_timeout": 20}
+
+
+def storage_options(url: str, *, fail_fast: bool = False) -> dict[str, Any]:
+    """fsspec options for ``url``: the S3 endpoint from the environment, if any, and with
+    ``fail_fast`` one attempt per call and short timeouts (:data:`FAIL_FAST_TIMEOUTS_S`)."""
     if not url.startswith(("s3://", "s3a://")):
         return {}
     endpoint = next((os.environ[v] for v in _ENDPOINT_VARIABLES if os.environ.get(v)), None)
     options: dict[str, Any] = {}
+    config: dict[str, Any] = {}
     if endpoint:
         options["client_kwargs"] = {"endpoint_url": endpoint}
-        options["config_kwargs"] = {"s3": {"addressing_style": "path"}}
+        config["s3"] = {"addressing_style": "path"}
+    if fail_fast:
+        # built anew each call: the SDK adds keys to the dicts it is given
+        config.update(FAIL_FAST_TIMEOUTS_S, retries={"total_max_attempts": 1})
+    if config:
+        options["config_kwargs"] = config
     return options
 
 
@@ -40,8 +54,12 @@ def join(base: str, *parts: str) -> str:
     return "/".join([base.rstrip("/"), *(p.strip("/") for p in parts)])
 
 
-def _fs(url: str) -> tuple[fsspec.AbstractFileSystem, str]:
-    fs, path = fsspec.core.url_to_fs(url, **storage_options(url))
+def _fs(url: str, fail_fast: bool = False) -> tuple[fsspec.AbstractFileSystem, str]:
+    fs, path = fsspec.core.url_to_fs(url, **storage_options(url, fail_fast=fail_fast))
+    if fail_fast and hasattr(fs, "retries"):
+        # s3fs retries timeouts and dropped connections itself, 5 times by default; the
+        # fail-fast options make this a cached instance of its own, so this stays local
+        fs.retries = 1
     return fs, path
 
 
@@ -57,9 +75,10 @@ def read_bytes(url: str) -> bytes:
     return fs.cat_file(path)
 
 
-def write_bytes(url: str, data: bytes) -> None:
-    """Write ``data`` to ``url``, creating parent folders of local paths."""
-    fs, path = _fs(url)
+def write_bytes(url: str, data: bytes, *, fail_fast: bool = False) -> None:
+    """Write ``data`` to ``url``, creating parent folders of local paths; ``fail_fast``:
+    see :func:`storage_options`. Raises OSError (or the SDK's error) on failure."""
+    fs, path = _fs(url, fail_fast)
     parent = fs._parent(path)
     if parent and not url.startswith(("s3://", "s3a://")):
         fs.makedirs(parent, exist_ok=True)

@@ -9,10 +9,16 @@ from pathlib import Path
 
 from ops_cli.catalog import Catalog, load_catalog
 from ops_cli.config import EnvironmentConfig, load_environment
+from ops_cli.discovery.base import Discovery
 from ops_cli.errors import ConfigError
 from ops_cli.scheduler.base import Scheduler
-from ops_cli.secrets import SecretStore
+from ops_cli.secrets import SecretStore, secret_variable
 from ops_cli.state import StatePaths, read_json, state_paths
+
+TELEMETRY_OFF = {"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
+"""What turns off the usage reporting of the libraries opsctl's own processes load:
+MLflow's client reads ``MLFLOW_DISABLE_TELEMETRY``, and ``DO_NOT_TRACK`` only when it
+is ``true``. Set unless the environment opts in (``telemetry.report_usage``)."""
 
 
 @dataclass(frozen=True)
@@ -26,6 +32,7 @@ class Environment:
 
     @property
     def name(self) -> str:
+        """The environment's name (its file's name, ``config.name``)."""
         return self.config.name
 
     def scheduler(self, *, inspect_only: bool = False) -> Scheduler:
@@ -34,23 +41,23 @@ class Environment:
         With ``inspect_only`` (status, logs, down) unset secrets are not an
         error: those commands read state and never start anything.
         """
-        secrets = self.secrets.lenient() if inspect_only else self.secrets
-        if self.config.scheduler == "local":
-            from ops_cli.scheduler.local.scheduler import LocalScheduler
-            from ops_cli.scheduler.local.workload import resolve_local_workloads
+        from ops_cli.scheduler.factory import build_scheduler
 
-            workloads = resolve_local_workloads(self.config, self.catalog, self.paths, secrets)
-            return LocalScheduler(self.config, workloads, self.paths)
-        if self.config.scheduler == "nomad":
-            from ops_cli.scheduler.nomad.factory import build_nomad_scheduler
+        return build_scheduler(self, inspect_only=inspect_only)
 
-            return build_nomad_scheduler(
-                self.config, self.catalog, self.secrets, self.cluster_environ()
-            )
-        raise ConfigError(
-            f"environment '{self.name}': scheduler '{self.config.scheduler}' is not available "
-            "in this installation"
-        )
+    def discovery(self) -> Discovery:
+        """How services of this environment are found: the registry file ``opsctl up``
+        writes (``static``), or Consul (``consul``; connection as for the scheduler:
+        ``CONSUL_*`` variables, then config, then what provisioning recorded)."""
+        if self.config.discovery == "consul":
+            from ops_cli.discovery.consul import ConsulDiscovery, consul_connection
+
+            prefix = self.config.consul.kv_prefix if self.config.consul else "opsctl"
+            connection = consul_connection(self.config, self.secrets, self.cluster_environ())
+            return ConsulDiscovery(connection, kv_prefix=prefix)
+        from ops_cli.discovery.static import StaticDiscovery
+
+        return StaticDiscovery(self.paths.registry_file)
 
     def cluster_environ(self) -> dict[str, str]:
         """The process environment, plus ``NOMAD_ADDR``/``CONSUL_HTTP_ADDR`` from the
@@ -71,6 +78,40 @@ class Environment:
             environ["CONSUL_HTTP_ADDR"] = outputs["consul_addr"]
         return environ
 
+    def cluster_config(self) -> EnvironmentConfig:
+        """The config, with what the last infrastructure apply recorded filling the
+        database settings the file leaves out: ``host``/``port`` from the
+        ``database_endpoint`` output and, for an RDS-managed password, the secret's
+        ARN from ``database_secret_arn``. Values in the file or in ``OPSCTL_*``
+        variables win."""
+        from ops_cli.provision.outputs import database_from_outputs
+
+        outputs = read_json(self.paths.infra_outputs_file) or {}
+        return database_from_outputs(self.config, outputs)
+
+    def require_api_key(self) -> None:
+        """Fail closed: with ``auth.required`` the prediction service's API key must be
+        set and not blank. A local environment's missing key is no error, because
+        ``up`` generates it; a cluster's comes from the secret store
+        (``OPSCTL_SECRET_<NAME>``) and is written where its jobs read it.
+
+        Raises :class:`ConfigError` naming the environment and the secret.
+        """
+        auth = self.config.auth
+        if not auth.required:
+            return
+        value = self.secrets.get(auth.api_key_secret)
+        if value is None and self.config.is_local:
+            return
+        if value is not None and value.strip():
+            return
+        state = "not set" if value is None else "empty"
+        raise ConfigError(
+            f"environment '{self.name}' requires authentication (auth.required) but the "
+            f"prediction service's API key, secret '{auth.api_key_secret}', is {state}; "
+            f"export {secret_variable(auth.api_key_secret)} or put it in {self.secrets.file}"
+        )
+
     def local_secret_names(self) -> list[str]:
         """Secrets opsctl may generate itself: only those of a local environment."""
         if not self.config.is_local:
@@ -78,6 +119,11 @@ class Environment:
         names = [self.config.storage.access_key_secret, self.config.storage.secret_key_secret]
         if self.config.auth.required:
             names.append(self.config.auth.api_key_secret)
+        if self.config.database.kind == "postgresql":
+            # a server with trust auth ignores it; one that checks passwords takes the
+            # user's own from OPSCTL_SECRET_<NAME>, which wins over the generated one
+            names.append(self.config.database.password_secret)
+        names += self.config.service_auth.secret_names()
         return [n for n in names if n]
 
 
@@ -98,5 +144,8 @@ def open_environment(
             f"environment '{name}': workloads {unknown} are not in the catalog; "
             f"known: {', '.join(sorted(catalog.specs))}"
         )
+    if environ is os.environ and not config.telemetry.report_usage:
+        # opsctl's own processes load MLflow's client, which reports usage by default
+        os.environ.update(TELEMETRY_OFF)
     paths = state_paths(config)
     return Environment(config, catalog, paths, SecretStore(paths.secrets_file, environ))

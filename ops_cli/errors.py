@@ -38,3 +38,14 @@ class ServiceFailedError(OpsError):
 
 class PortInUseError(OpsError):
     """A port the environment needs is taken by a process that is not ours."""
+
+
+class RefusedError(OpsError):
+    """A change refused because its target is not provably opsctl's own (for
+    example a folder without opsctl's marker): nothing was changed."""
+
+    exit_code = EXIT_USAGE
+
+
+class NotConfirmedError(OpsError):
+    """The operator answered no to a question; nothing was changed after it."""

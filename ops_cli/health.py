@@ -21,6 +21,8 @@ class ProbeTarget:
 
 @dataclass(frozen=True)
 class ProbeResult:
+    """The outcome of one probe: ``healthy``, and what was seen (status code, error) in ``detail``."""
+
     healthy: bool
     detail: str
 

@@ -20,7 +20,7 @@ def environment_lock(lock_file: Path, *, environment: str, timeout_s: float = 0)
     :class:`LockedError` naming the process that holds it. The lock is released
     when the block exits, and by the OS if this process dies.
     """
-    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    lock_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     owner_file = lock_file.with_name(lock_file.name + ".owner")
     lock = filelock.FileLock(lock_file, timeout=timeout_s)
     try:

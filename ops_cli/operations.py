@@ -14,13 +14,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ops_cli.bootstrap import ensure_buckets, s3_client
+from ops_cli.database import drop_databases, ensure_databases, owned_databases
+from ops_cli.discovery.resolve import storage_endpoint
 from ops_cli.discovery.static import write_registry
 from ops_cli.environment import Environment
-from ops_cli.errors import ConfigError, OpsError
+from ops_cli.errors import ConfigError, NotConfirmedError
 from ops_cli.locking import environment_lock
 from ops_cli.scheduler.base import ApplyResult, ProgressCallback, WorkloadStatus
-from ops_cli.scheduler.local.workload import resolve_ports
-from ops_cli.state import read_json, write_json_atomic
+from ops_cli.scheduler.shared import missing_tools
+from ops_cli.secrets import secret_variable
+from ops_cli.state import check_purgeable, read_json, write_json_atomic
+from ops_cli.traffic import Traffic, service_traffic
 
 
 @dataclass
@@ -32,10 +36,15 @@ class UpReport:
     statuses: list[WorkloadStatus]
     secrets_generated: list[str] = field(default_factory=list)
     buckets_created: list[str] = field(default_factory=list)
+    databases_created: list[str] = field(default_factory=list)
+    left_out: dict[str, str] = field(default_factory=dict)
+    """Workloads not started because their command is missing, with how to install it."""
 
     @property
     def changed(self) -> bool:
-        return self.result.changed or bool(self.secrets_generated or self.buckets_created)
+        """True when ``up`` started a workload or created a secret, bucket or database."""
+        made = self.secrets_generated or self.buckets_created or self.databases_created
+        return self.result.changed or bool(made)
 
 
 WorkloadPlanConfirm = Callable[[list[Any]], bool]
@@ -59,18 +68,21 @@ def up(
     environment, :class:`~ops_cli.errors.PortInUseError` for a taken port and
     :class:`~ops_cli.errors.ServiceFailedError` when a workload does not come up.
     """
-    env.paths.create()
     with environment_lock(env.paths.lock_file, environment=env.name, timeout_s=lock_timeout_s):
+        env.paths.create()  # under the lock: a purge holding it cannot delete it mid-way
         generated = env.secrets.ensure_generated(env.local_secret_names())
+        env.require_api_key()
         scheduler = env.scheduler()
         _confirm_plans(scheduler, confirm_workloads)
+        databases = ensure_databases(env.config, env.secrets)
         result = scheduler.up(progress)
-        buckets = _ensure_local_buckets(env)
         statuses = scheduler.status()
         if env.config.discovery == "static":
             write_registry(env.paths.registry_file, statuses)
+        buckets = _ensure_local_buckets(env)  # the gateway found as every command finds it
         _record_state(env, "up", statuses)
-    return UpReport(env.name, result, statuses, generated, buckets)
+    left_out = missing_tools(env.config, env.catalog) if env.config.is_local else {}
+    return UpReport(env.name, result, statuses, generated, buckets, databases, left_out)
 
 
 @dataclass
@@ -95,6 +107,7 @@ def up_cloud(
     plan stops before anything is applied or deployed."""
     from ops_cli.provision import flow
 
+    env.require_api_key()  # before anything is applied
     deployed: list[UpReport] = []
 
     def deploy(_outputs: Any) -> None:
@@ -108,9 +121,64 @@ def up_cloud(
     return CloudUpReport(report, deployed[0] if deployed else None)
 
 
+def up_environment(
+    env: Environment,
+    progress: ProgressCallback,
+    *,
+    confirm_infra: Callable[[Any], bool],
+    confirm_workloads: WorkloadPlanConfirm | None,
+    infra_progress: Callable[[str], None],
+    lock_timeout_s: float = 0,
+) -> UpReport:
+    """``opsctl up``: :func:`up` for an environment without a provisioner (local, or a
+    cluster that exists already), else :func:`up_cloud` (infrastructure first).
+
+    ``confirm_infra`` sees the infrastructure plan (an
+    :class:`~ops_cli.provision.base.InfraPlan`) and ``confirm_workloads`` the job
+    plans; either answering no raises :class:`~ops_cli.errors.NotConfirmedError`
+    with nothing applied after the question. Other errors as :func:`up`.
+    """
+    if env.config.provisioner == "none":
+        return up(env, progress, lock_timeout_s=lock_timeout_s, confirm_workloads=confirm_workloads)
+    cloud = up_cloud(
+        env,
+        progress,
+        confirm_infra=confirm_infra,
+        confirm_workloads=confirm_workloads,
+        infra_progress=infra_progress,
+        lock_timeout_s=lock_timeout_s,
+    )
+    if cloud.workloads is None:
+        raise NotConfirmedError("the infrastructure plan was declined; nothing was applied")
+    return cloud.workloads
+
+
 def status(env: Environment) -> list[WorkloadStatus]:
     """The health of every enabled workload; needs no lock and changes nothing."""
     return env.scheduler(inspect_only=True).status()
+
+
+def traffic(statuses: list[WorkloadStatus]) -> dict[str, Traffic]:
+    """Each service's request and server-error rates from the metrics workload's
+    Prometheus (last five minutes); empty when it is not up."""
+    return service_traffic(statuses)
+
+
+def alert_delivery_note(env: Environment) -> str | None:
+    """Why the metrics alerts reach no one, when they do not: on this machine, the
+    ``alerts`` workload enabled and the monitoring webhook secret set nowhere. None
+    otherwise (in a cluster the secret is an item of the job's Nomad Variable, which
+    opsctl does not read)."""
+    if env.config.scheduler != "local" or "alerts" not in env.config.enabled_workloads():
+        return None
+    secret = env.config.monitoring.webhook_url_secret
+    if env.secrets.get(secret):
+        return None
+    return (
+        f"alerts are sent nowhere: the webhook secret '{secret}' is not set "
+        f"(export {secret_variable(secret)} or add it to {env.secrets.file}, then `up`); "
+        "they still show in Prometheus and Alertmanager"
+    )
 
 
 def restart(
@@ -130,23 +198,47 @@ def logs(env: Environment, name: str, *, lines: int, follow: bool) -> Iterator[s
 
 @dataclass
 class DownReport:
+    """The outcome of ``down``: the workloads stopped, whether the environment's data
+    (local) or infrastructure (cloud) was deleted, and the databases dropped."""
+
     environment: str
     stopped: list[str]
     purged: bool
+    databases_dropped: list[str] = field(default_factory=list)
+
+
+def check_purge(env: Environment) -> None:
+    """Raise :class:`~ops_cli.errors.RefusedError` (exit 2) naming the folder and why
+    when ``down --purge`` would delete anything but this environment's own folder;
+    silent when the folder does not exist (nothing to delete)."""
+    if env.paths.root.exists() or env.paths.root.is_symlink():
+        check_purgeable(env.paths)
 
 
 def down(env: Environment, *, purge: bool, lock_timeout_s: float = 0) -> DownReport:
-    """Stop every workload; with ``purge``, also delete the state directory (data,
-    logs, secrets). Without ``purge`` every byte of data stays."""
+    """Stop every workload; with ``purge``, also delete the environment's folder (data,
+    logs, secrets) and its own PostgreSQL databases, if it keeps its stores there.
+    Without ``purge`` every byte of data stays.
+
+    ``purge`` deletes only a folder opsctl created for this environment (see
+    :func:`check_purge`); it is checked before anything stops and again under
+    the environment's lock, which ``up`` holds while it creates the folder.
+    """
+    if purge:
+        check_purge(env)
     if not env.paths.root.exists():
         return DownReport(env.name, [], False)
+    dropped: list[str] = []
     with environment_lock(env.paths.lock_file, environment=env.name, timeout_s=lock_timeout_s):
+        if purge:
+            check_purge(env)
         stopped = env.scheduler(inspect_only=True).down()
         if purge:
+            dropped = drop_databases(env.config, env.secrets)
             shutil.rmtree(env.paths.root)
-        else:
+        elif env.paths.owner() == env.name:
             _record_state(env, "down", [])
-    return DownReport(env.name, stopped, purge)
+    return DownReport(env.name, stopped, purge, dropped)
 
 
 def down_cloud(
@@ -159,13 +251,13 @@ def down_cloud(
 ) -> DownReport:
     """Stop the workloads, then destroy the infrastructure after two confirmations.
 
-    A protected environment (prod) is refused before anything stops unless
+    A protected environment (``aws.production`` or ``aws.deletion_protection``) is refused before anything stops unless
     ``allow_prod_destroy``. Returns with ``purged`` False when a question is declined.
     """
     from ops_cli.provision import flow
-    from ops_cli.provision.tfvars import PROTECTED_ENVIRONMENTS
+    from ops_cli.provision.tfvars import is_protected
 
-    if env.name in PROTECTED_ENVIRONMENTS and not allow_prod_destroy:
+    if is_protected(env.config) and not allow_prod_destroy:
         flow.destroy(env, confirm, allow_prod_destroy=False)  # raises with the reason
     questions = flow.destroy_questions(env.name)
     if not all(confirm(question) for question in questions):
@@ -184,19 +276,62 @@ def down_cloud(
     return DownReport(env.name, stopped, True)
 
 
+def purge_question(env: Environment) -> str:
+    """The question ``down --purge`` asks before deleting a local environment's data."""
+    databases = owned_databases(env.config)
+    also = f" and its databases {', '.join(databases)}" if databases else ""
+    return f"Delete ALL data of environment '{env.name}' in {env.paths.root}{also}?"
+
+
+def down_environment(
+    env: Environment,
+    *,
+    purge: bool,
+    allow_prod_destroy: bool,
+    confirm: Callable[[str], bool] | None,
+    infra_progress: Callable[[str], None],
+    lock_timeout_s: float = 0,
+) -> DownReport:
+    """``opsctl down``: :func:`down_cloud` for a provisioned environment (``purge`` is
+    implied: its infrastructure is destroyed), else :func:`down`.
+
+    ``confirm`` (None: every answer is yes) is asked :func:`purge_question` before a
+    local purge, after the purge was found allowed, and the two destroy questions of
+    a cloud environment. A no raises :class:`~ops_cli.errors.NotConfirmedError`
+    before anything was deleted or destroyed.
+    """
+    answer = confirm or (lambda _question: True)
+    if env.config.provisioner != "none":
+        report = down_cloud(
+            env,
+            confirm=answer,
+            allow_prod_destroy=allow_prod_destroy,
+            infra_progress=infra_progress,
+            lock_timeout_s=lock_timeout_s,
+        )
+        if not report.purged:
+            raise NotConfirmedError("not confirmed; nothing was destroyed")
+        return report
+    if purge:
+        check_purge(env)  # refused before any question
+        if not answer(purge_question(env)):
+            raise NotConfirmedError("not confirmed; nothing was deleted")
+    return down(env, purge=purge, lock_timeout_s=lock_timeout_s)
+
+
 def last_state(env: Environment) -> dict | None:
     """What the last ``up``/``down`` recorded, or None."""
     return read_json(env.paths.state_file)
 
 
 def _confirm_plans(scheduler: Any, confirm: WorkloadPlanConfirm | None) -> None:
-    from ops_cli.scheduler.nomad.abilities import Planner
+    from ops_cli.scheduler.abilities import Planner
 
     if confirm is None or not isinstance(scheduler, Planner):
         return
     plans = scheduler.plan()
     if any(p.has_changes for p in plans) and not confirm(plans):
-        raise OpsError("the workload plan was not confirmed; nothing was deployed")
+        raise NotConfirmedError("the workload plan was not confirmed; nothing was deployed")
 
 
 def _require_enabled(env: Environment, name: str) -> None:
@@ -211,9 +346,8 @@ def _ensure_local_buckets(env: Environment) -> list[str]:
     local_gateway = storage.kind == "seaweedfs" and env.config.is_local
     if not local_gateway or "storage" not in env.config.enabled_workloads():
         return []
-    port = resolve_ports(env.config, env.catalog)["storage"]["s3"]
     client = s3_client(
-        f"http://{env.config.network.bind_host}:{port}",
+        storage_endpoint(env),
         env.secrets.require(storage.access_key_secret or ""),
         env.secrets.require(storage.secret_key_secret or ""),
         storage.region,

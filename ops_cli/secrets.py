@@ -29,6 +29,11 @@ class SecretStore:
         self._file = file
         self._environ = environ
 
+    @property
+    def file(self) -> Path:
+        """The secrets file of the environment (0600, local environments write it)."""
+        return self._file
+
     def get(self, name: str) -> str | None:
         """The value of ``name``, or None when it is set nowhere."""
         from_env = self._environ.get(secret_variable(name))

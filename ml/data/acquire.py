@@ -33,6 +33,7 @@ class Acquisition:
 
     @property
     def message(self) -> str:
+        """One line for people: where the version landed, or that it was already stored."""
         if self.created:
             return f"landed raw data version {self.version} at {self.url}"
         return f"raw data version {self.version} is already stored at {self.url}; nothing written"

@@ -88,4 +88,11 @@ QUIRKS: tuple[tuple[str, str, str, str], ...] = (
     (ACCOUNTS, "sector", "technolgy", "technology"),
 )
 
+
+def quirk_fixes(column: str) -> dict[str, str]:
+    """The quirk fixes of one column (``{"GTXPro": "GTX Pro"}`` for ``product``): a value
+    fixed in one column is never a valid value of another."""
+    return {quirk: canonical for _t, c, quirk, canonical in QUIRKS if c == column}
+
+
 DATE_COLUMNS: tuple[str, ...] = ("engage_date", "close_date")

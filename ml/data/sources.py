@@ -8,11 +8,16 @@ CSV files as bytes, keyed by file name. Landing them in storage is
 from __future__ import annotations
 
 import abc
-import json
-import os
 from pathlib import Path
 
+from typing_extensions import override
+
 from ml.data import schema
+from ml.data.kaggle_credentials import (
+    CredentialsFileError,
+    describe_locations,
+    kaggle_credentials,
+)
 from ml.data.synthetic import GeneratorConfig, generate_csv_files
 
 KAGGLE_HANDLE = "innocentmfa/crm-sales-opportunities"
@@ -58,23 +63,25 @@ class FolderSource(Source):
     def __init__(self, folder: Path | str) -> None:
         self.folder = Path(folder).expanduser()
 
+    @override
     def describe(self) -> dict[str, object]:
         return {"kind": "folder", "path": str(self.folder)}
 
+    @override
     def fetch(self) -> dict[str, bytes]:
         return read_folder(self.folder)
 
 
 def kaggle_credentials_configured(environ: dict[str, str] | None = None) -> bool:
-    """Whether kagglehub would find credentials: variables or ``~/.kaggle/kaggle.json``."""
-    env = os.environ if environ is None else environ
-    if env.get("KAGGLE_API_TOKEN") or (env.get("KAGGLE_USERNAME") and env.get("KAGGLE_KEY")):
-        return True
-    config_dir = Path(env.get("KAGGLE_CONFIG_DIR", Path.home() / ".kaggle"))
+    """Whether kagglehub would find credentials where it looks for them
+    (:data:`ml.data.kaggle_credentials.KAGGLE_CREDENTIALS`).
+
+    Raises :class:`SourceError` naming a ``kaggle.json`` kagglehub would refuse.
+    """
     try:
-        return bool(json.loads((config_dir / "kaggle.json").read_text()).get("key"))
-    except (OSError, ValueError):
-        return False
+        return kaggle_credentials(environ) is not None
+    except CredentialsFileError as exc:
+        raise SourceError(str(exc)) from None
 
 
 class KaggleSource(Source):
@@ -83,14 +90,16 @@ class KaggleSource(Source):
     def __init__(self, handle: str = KAGGLE_HANDLE) -> None:
         self.handle = handle
 
+    @override
     def describe(self) -> dict[str, object]:
         return {"kind": "kaggle", "handle": self.handle}
 
+    @override
     def fetch(self) -> dict[str, bytes]:
         if not kaggle_credentials_configured():
             raise SourceError(
-                "Kaggle credentials are not configured: set KAGGLE_USERNAME and KAGGLE_KEY "
-                "(or KAGGLE_API_TOKEN, or ~/.kaggle/kaggle.json), or use a folder or synthetic"
+                f"Kaggle credentials are not configured: kagglehub looks for "
+                f"{describe_locations()}; or use a folder or synthetic"
             )
         import kagglehub
 
@@ -107,6 +116,7 @@ class SyntheticSource(Source):
     def __init__(self, config: GeneratorConfig) -> None:
         self.config = config
 
+    @override
     def describe(self) -> dict[str, object]:
         c = self.config
         return {
@@ -118,6 +128,7 @@ class SyntheticSource(Source):
             "quirks": c.quirks,
         }
 
+    @override
     def fetch(self) -> dict[str, bytes]:
         return generate_csv_files(self.config)
 

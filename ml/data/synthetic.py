@@ -19,6 +19,11 @@ engaged: the sales agent's skill (normal, sd 0.6), the product's effect (from
 (normal, sd 0.3; 0 for deals without account). Nothing about close date, close
 value or cycle length depends on the outcome except that Lost deals are worth 0.
 
+The sales force: ``agents`` agents (35 by default, as in the dataset; 30 of
+every 35 appear in the pipeline) in three offices under six managers, named
+from a pool of first and last names, or ``<agent_prefix> 001`` ... when a
+prefix is given (other names than the default data's, and any number of them).
+
 Drift (``drift`` in 0..1, for monitoring tests): moves the product mix toward
 the expensive products (GTX Plus Pro, GTK 500, GTX Pro) by ``drift``, lowers
 the win rate among closed deals by ``0.15 * drift`` and shifts the sector mix
@@ -122,10 +127,15 @@ class GeneratorConfig:
     signal: float = 1.0
     drift: float = 0.0
     quirks: bool = True
+    agents: int = N_AGENTS
+    agent_prefix: str | None = None
 
     def __post_init__(self) -> None:
         if self.rows < 1000:
             raise ValueError(f"rows must be at least 1000, got {self.rows}")
+        limit = len(_FIRST) * len(_LAST) - 6 if self.agent_prefix is None else 9999
+        if not 3 <= self.agents <= limit:
+            raise ValueError(f"agents must be within 3..{limit}, got {self.agents}")
         if not 0.0 <= self.drift <= 1.0:
             raise ValueError(f"drift must be within 0..1, got {self.drift}")
 
@@ -134,7 +144,7 @@ def generate(config: GeneratorConfig) -> dict[str, pd.DataFrame]:
     """The tables of one synthetic dataset, keyed by table name (``ml.data.schema``)."""
     rng = np.random.default_rng(config.seed)
     accounts, sector_codes = _accounts(rng, config)
-    teams = _teams(rng)
+    teams = _teams(rng, config)
     products = pd.DataFrame(s.PRODUCT_CATALOG, columns=list(s.COLUMNS[s.PRODUCTS]))
     pipeline = _pipeline(rng, config, accounts, sector_codes, teams)
     if config.quirks:
@@ -186,12 +196,24 @@ def _accounts(rng: np.random.Generator, config: GeneratorConfig) -> tuple[pd.Dat
     return frame, sectors
 
 
-def _teams(rng: np.random.Generator) -> pd.DataFrame:
+def _active_agents(config: GeneratorConfig) -> int:
+    """How many agents appear in the pipeline: 30 of every 35, as in the dataset."""
+    return max(2, round(config.agents * N_ACTIVE_AGENTS / N_AGENTS))
+
+
+def _teams(rng: np.random.Generator, config: GeneratorConfig) -> pd.DataFrame:
+    n = config.agents
     people = np.array([f"{a} {b}" for a in _FIRST for b in _LAST])
-    chosen = rng.choice(people, N_AGENTS + 6, replace=False)
-    agents, managers = chosen[:N_AGENTS], chosen[N_AGENTS:]
-    office_index = np.repeat([0, 1, 2], [12, 12, 11])
-    manager_index = office_index * 2 + (np.arange(N_AGENTS) % 2)
+    chosen = rng.choice(people, (n if config.agent_prefix is None else 0) + 6, replace=False)
+    if config.agent_prefix is None:
+        agents, managers = chosen[:n], chosen[n:]
+    else:
+        agents = np.array([f"{config.agent_prefix} {i:03d}" for i in range(1, n + 1)])
+        managers = chosen
+    # East, West, Central as even as possible, the first offices larger (12, 12, 11 of 35)
+    per_office = [n // 3 + (i < n % 3) for i in range(3)]
+    office_index = np.repeat([0, 1, 2], per_office)
+    manager_index = office_index * 2 + (np.arange(n) % 2)
     return pd.DataFrame(
         {
             "sales_agent": agents,
@@ -220,7 +242,8 @@ def _pipeline(
     n = config.rows
     stage = _stage_codes(rng, n)
     closed, is_open = stage == 0, stage > 0
-    agent = rng.choice(N_ACTIVE_AGENTS, n, p=rng.dirichlet(np.full(N_ACTIVE_AGENTS, 8.0)))
+    active = _active_agents(config)
+    agent = rng.choice(active, n, p=rng.dirichlet(np.full(active, 8.0)))
     mix = _PRODUCT_WEIGHTS / _PRODUCT_WEIGHTS.sum()
     mix = (1 - config.drift) * mix + config.drift * _EXPENSIVE / _EXPENSIVE.sum()
     product = rng.choice(len(s.PRODUCT_CATALOG), n, p=mix)
@@ -231,7 +254,7 @@ def _pipeline(
     price = np.array([p[2] for p in s.PRODUCT_CATALOG], dtype=float)[product]
     value = np.clip(np.round(price * rng.lognormal(0.0, 0.25, n)), 38, 30288)
     value = np.where(stage == 1, 0.0, np.where(closed, value, np.nan))
-    account_names = np.append(accounts["account"].to_numpy(dtype=object), None)
+    account_names = np.append(accounts["account"].to_numpy(dtype=object), [None])
     return pd.DataFrame(
         {
             "opportunity_id": _ids(rng, n),
@@ -241,7 +264,7 @@ def _pipeline(
             "deal_stage": np.array(s.STAGES)[stage],
             "engage_date": engage,
             "close_date": close,
-            "close_value": pd.array(value, dtype="Int64"),
+            "close_value": pd.Series(value).astype("Int64").array,
         }
     )
 
@@ -256,7 +279,7 @@ def _decide_outcomes(
     sector_codes: np.ndarray,
 ) -> np.ndarray:
     """Won (0) or Lost (1) for closed deals: the top Won share of signal plus noise."""
-    skill = rng.normal(0.0, 0.6, N_ACTIVE_AGENTS)
+    skill = rng.normal(0.0, 0.6, _active_agents(config))
     sector_effect = np.append(rng.normal(0.0, 0.3, len(s.SECTORS))[sector_codes], 0.0)
     z = skill[agent] + _PRODUCT_EFFECT[product] + sector_effect[account]
     score = config.signal * z + rng.logistic(0.0, 1.0, len(stage))

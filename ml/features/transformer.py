@@ -40,7 +40,9 @@ NUMERIC = (
     "hist_sales_agent_rate_90d",
 )
 RECENT_DAYS = 90
-QUIRK_FIXES = {quirk: canonical for _t, _c, quirk, canonical in s.QUIRKS}
+PRODUCT_FIXES = s.quirk_fixes("product")
+"""Product spellings of the original files and their canonical names (per column:
+the misspelled sector ``technolgy`` is no product)."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,9 @@ class PointInTimeFeatures(TransformerMixin, BaseEstimator):
         self.prior_weight = prior_weight
 
     def fit(self, X=None, y=None, tables: CrmTables | None = None) -> PointInTimeFeatures:
+        """Learn the lookup tables (agents, products, accounts) from ``tables``; ``X`` and ``y`` are
+        ignored (the features of a row depend on the tables and its own dates only). Raises
+        ValueError without ``tables``. Returns ``self``."""
         if tables is None:
             raise ValueError("PointInTimeFeatures.fit needs tables=CrmTables(...)")
         self.agents_ = tables.teams.set_index("sales_agent")[["manager", "regional_office"]]
@@ -108,13 +113,15 @@ class PointInTimeFeatures(TransformerMixin, BaseEstimator):
         return out
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        """The output column names, in order (``CATEGORICAL`` then ``NUMERIC``); raises
+        ``NotFittedError`` before ``fit``."""
         check_is_fitted(self, "feature_names_out_")
         return self.feature_names_out_
 
     @staticmethod
     def _normalised(X: pd.DataFrame) -> pd.DataFrame:
         rows = X[list(INPUT_COLUMNS)].copy()
-        rows["product"] = rows["product"].replace(QUIRK_FIXES)
+        rows["product"] = rows["product"].replace(PRODUCT_FIXES)
         rows["account"] = rows["account"].where(rows["account"].notna(), None)
         rows["engage_date"] = pd.to_datetime(rows["engage_date"])
         return rows

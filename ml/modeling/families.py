@@ -36,8 +36,14 @@ def logistic(params: dict[str, Any], seed: int) -> Pipeline:
     return Pipeline([("encode", encode), ("classifier", model)])
 
 
+MAX_CATEGORIES = 255
+"""Native categorical splits take at most 255 levels (``max_bins``); a larger sales
+force keeps its 254 most frequent agents and groups the rest into one level."""
+
+
 def boosting(params: dict[str, Any], seed: int) -> Pipeline:
-    """Ordinal-coded categories (native categorical splits), histogram gradient boosting."""
+    """Ordinal-coded categories (native categorical splits, rare levels grouped beyond
+    :data:`MAX_CATEGORIES`), histogram gradient boosting."""
     encode = ColumnTransformer(
         [
             (
@@ -46,6 +52,7 @@ def boosting(params: dict[str, Any], seed: int) -> Pipeline:
                     handle_unknown="use_encoded_value",
                     unknown_value=-1,
                     encoded_missing_value=-1,
+                    max_categories=MAX_CATEGORIES,
                 ),
                 list(CATEGORICAL),
             ),
@@ -66,10 +73,15 @@ def boosting(params: dict[str, Any], seed: int) -> Pipeline:
 
 
 def logistic_space(trial: optuna.Trial) -> dict[str, Any]:
+    """Optuna's search space of the logistic regression: ``{"C": float}`` (inverse regularisation,
+    1e-3 to 10, log scale)."""
     return {"C": trial.suggest_float("C", 1e-3, 10.0, log=True)}
 
 
 def boosting_space(trial: optuna.Trial) -> dict[str, Any]:
+    """Optuna's search space of the gradient boosting: ``learning_rate``, ``max_iter``,
+    ``max_leaf_nodes``, ``min_samples_leaf`` and ``l2_regularization``, as keyword arguments of
+    ``HistGradientBoostingClassifier``."""
     return {
         "learning_rate": trial.suggest_float("learning_rate", 0.01, 0.3, log=True),
         "max_iter": trial.suggest_int("max_iter", 50, 300, step=50),

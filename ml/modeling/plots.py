@@ -47,4 +47,5 @@ def roc_figure(y: np.ndarray, predictions: dict[str, np.ndarray]) -> Figure:
 
 
 def close(fig: Figure) -> None:
+    """Release ``fig``'s memory (matplotlib keeps every open figure)."""
     plt.close(fig)

@@ -53,6 +53,8 @@ class TrainingResult:
 
     @property
     def eval_metrics(self) -> dict[str, float]:
+        """The chosen family's metrics on the out-of-time evaluation rows (``roc_auc``, ``brier``,
+        ...)."""
         return self.families[self.family].eval_metrics
 
 

@@ -11,7 +11,9 @@ duplicates, and referential integrity against the *clean* accounts, products
 and sales teams, so a bad reference row also costs the pipeline rows using it.
 The report lists, per table and per check, the failing rows and the pass rate.
 Quirks of the original files are reconciled first and reported, not counted
-as failures.
+as failures. The report also says how each file was read: its delimiter and
+byte-order mark (``dialects``) and the format detected per date column
+(``dates``); a date column whose format is ambiguous is structural.
 """
 
 from __future__ import annotations
@@ -36,13 +38,19 @@ FORMULA = (
 class QualityGateError(RuntimeError):
     """The data's quality score is below the threshold; ``report`` says why."""
 
-    def __init__(self, report: dict[str, Any]) -> None:
+    def __init__(self, report: dict[str, Any], evidence: str | None = None) -> None:
         worst = _worst_checks(report)
+        where = f"; the quality report and the quarantine are in {evidence}" if evidence else ""
         super().__init__(
             f"data quality {report['score']:.3f} is below the threshold "
-            f"{report['threshold']:.3f}; {worst}"
+            f"{report['threshold']:.3f}; {worst}{where}"
         )
         self.report = report
+        self.evidence = evidence
+
+    def __reduce__(self) -> tuple[type, tuple[dict[str, Any], str | None]]:
+        # rebuilt from the report, not the message, wherever it is unpickled
+        return type(self), (self.report, self.evidence)
 
 
 @dataclass
@@ -53,10 +61,11 @@ class ValidationResult:
     quarantine: pd.DataFrame
     report: dict[str, Any]
 
-    def gate(self) -> None:
-        """Raise :class:`QualityGateError` when the score is below the threshold."""
+    def gate(self, evidence: str | None = None) -> None:
+        """Raise :class:`QualityGateError` when the score is below the threshold;
+        ``evidence`` (where the report was written) is named in its message."""
         if not self.report["passed"]:
-            raise QualityGateError(self.report)
+            raise QualityGateError(self.report, evidence)
 
 
 def validate_files(files: dict[str, bytes], threshold: float = 0.95) -> ValidationResult:
@@ -78,6 +87,8 @@ def validate_files(files: dict[str, bytes], threshold: float = 0.95) -> Validati
         clean[s.PIPELINE] = typed[~failures[s.PIPELINE].any(axis=1)]
     quarantine = _quarantine(parsed.raw, failures)
     report = _report(parsed.raw, failures, quirks, parsed.structural, threshold)
+    report["dialects"], report["dates"] = parsed.dialects, parsed.dates
+    report["reading"] = _reading_notes(parsed.dialects, parsed.dates)
     return ValidationResult(
         {k: v.reset_index(drop=True) for k, v in clean.items()}, quarantine, report
     )
@@ -162,6 +173,27 @@ def _report(
         "quirks": quirks,
         "structural": structural,
     }
+
+
+def _reading_notes(
+    dialects: dict[str, dict[str, Any]], formats: dict[str, dict[str, Any]]
+) -> list[str]:
+    """One sentence per way a file was read that differs from the original files."""
+    names = {";": "semicolon", "\t": "tab", "|": "pipe"}
+    notes = [
+        f"{name}: {names[d['delimiter']]}-separated (read as such)"
+        for name, d in dialects.items()
+        if d["delimiter"] != ","
+    ]
+    notes += [f"{name}: starts with a UTF-8 byte-order mark" for name, d in dialects.items()
+              if d["byte_order_mark"]]  # fmt: skip
+    notes += [
+        f"{name}: {column} read as {found['format']}"
+        for name, columns in formats.items()
+        for column, found in columns.items()
+        if found["format"] not in (None, "YYYY-MM-DD")
+    ]
+    return notes
 
 
 def _worst_checks(report: dict[str, Any]) -> str:

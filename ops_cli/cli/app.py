@@ -11,6 +11,7 @@ from ops_cli import __version__
 from ops_cli.cli.commands import cluster as cluster_commands
 from ops_cli.cli.commands import config as config_commands
 from ops_cli.cli.commands import infra as infra_commands
+from ops_cli.cli.commands import monitor as monitor_commands
 from ops_cli.cli.commands import pipeline as pipeline_commands
 from ops_cli.cli.commands import platform as platform_commands
 from ops_cli.cli.commands import release as release_commands
@@ -31,6 +32,7 @@ for module in (
     infra_commands,
     cluster_commands,
     pipeline_commands,
+    monitor_commands,
     release_commands,
 ):
     module.register(app)

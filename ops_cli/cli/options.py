@@ -9,8 +9,22 @@ import typer
 
 
 class OutputFormat(StrEnum):
+    """``table``: the essential columns, fitted to the terminal; ``wide``: every
+    column (as ``kubectl get -o wide``); ``json``: one complete document for scripts."""
+
     table = "table"
+    wide = "wide"
     json = "json"
+
+    @property
+    def for_people(self) -> bool:
+        """Tables, progress and questions on the terminal (not JSON)."""
+        return self is not OutputFormat.json
+
+    @property
+    def is_wide(self) -> bool:
+        """Every column (``-o wide``), not only those that fit the terminal."""
+        return self is OutputFormat.wide
 
 
 EnvOption = Annotated[
@@ -22,7 +36,10 @@ EnvOption = Annotated[
 OutputOption = Annotated[
     OutputFormat,
     typer.Option(
-        "--output", "-o", envvar="OPSCTL_OUTPUT", help="table for people, json for scripts."
+        "--output",
+        "-o",
+        envvar="OPSCTL_OUTPUT",
+        help="table for people (fits the terminal), wide for every column, json for scripts.",
     ),
 ]
 LockTimeoutOption = Annotated[

@@ -17,13 +17,22 @@ import yaml
 from pydantic import ValidationError
 
 from ops_cli.config.models import EnvironmentConfig
-from ops_cli.config.schema_paths import allowed_keys_at
+from ops_cli.config.schema_paths import allowed_keys_at, annotation_at, holds_text
 from ops_cli.errors import ConfigError
 
 ENV_PREFIX = "OPSCTL_"
 # Variables of ours that are not config overrides.
-RESERVED_VARIABLES = {"OPSCTL_ENV", "OPSCTL_ENVIRONMENTS_DIR", "OPSCTL_OUTPUT"}
-RESERVED_PREFIXES = ("OPSCTL_SECRET_",)
+# OPSCTL_PROCESS_OWNER: set by the local scheduler in every workload process (and so
+# in an `opsctl status` the app runs), see ops_cli.scheduler.local.launch.
+RESERVED_VARIABLES = {
+    "OPSCTL_ENV",
+    "OPSCTL_ENVIRONMENTS_DIR",
+    "OPSCTL_OUTPUT",
+    "OPSCTL_PROCESS_OWNER",
+}
+# OPSCTL_TEST_*: the test suite's own settings (OPSCTL_TEST_PORT_START), which reach
+# the opsctl processes its integration tests start.
+RESERVED_PREFIXES = ("OPSCTL_SECRET_", "OPSCTL_TEST_")
 BASE_FILE = "base.yaml"
 
 
@@ -37,26 +46,41 @@ class Layer:
     origins: dict[tuple[str, ...], str] = field(default_factory=dict)
 
 
+ENVIRONMENTS_VARIABLE = "OPSCTL_ENVIRONMENTS_DIR"
+INSTALL_ENVIRONMENTS = Path(__file__).resolve().parents[2] / "environments"
+"""The ``environments/`` folder of an editable checkout, beside the ``ops_cli`` package."""
+
+
 def find_environments_dir(explicit: Path | None = None) -> Path:
-    """The folder holding ``base.yaml``: the flag, ``OPSCTL_ENVIRONMENTS_DIR``,
-    the nearest ``environments/`` above the working directory, or the one beside
-    this installation (an editable checkout)."""
-    if explicit is None and os.environ.get("OPSCTL_ENVIRONMENTS_DIR"):
-        explicit = Path(os.environ["OPSCTL_ENVIRONMENTS_DIR"])
+    """The folder holding ``base.yaml``: ``explicit`` (a caller's choice), else
+    ``OPSCTL_ENVIRONMENTS_DIR``, else the nearest ``environments/`` in or above the
+    working directory, else the one beside this installation (an editable checkout).
+
+    Raises :class:`ConfigError` (exit 2) naming the folder or variable that holds no
+    ``base.yaml``, or, when none is found, the variable that chooses one.
+    """
+    origin = "the environments folder"
+    if explicit is None and os.environ.get(ENVIRONMENTS_VARIABLE):
+        explicit = Path(os.environ[ENVIRONMENTS_VARIABLE]).expanduser()
+        origin = ENVIRONMENTS_VARIABLE
     if explicit is not None:
         if not (explicit / BASE_FILE).is_file():
-            raise ConfigError(f"{explicit}: no {BASE_FILE} in this environments folder")
+            raise ConfigError(
+                f"{origin} {explicit}: no {BASE_FILE} there",
+                hint=f"{ENVIRONMENTS_VARIABLE} names the folder holding {BASE_FILE} "
+                "and one <env>.yaml per environment",
+            )
         return explicit
     here = Path.cwd().resolve()
     for folder in (here, *here.parents):
         if (folder / "environments" / BASE_FILE).is_file():
             return folder / "environments"
-    beside_install = Path(__file__).resolve().parents[2] / "environments"
-    if (beside_install / BASE_FILE).is_file():
-        return beside_install
+    if (INSTALL_ENVIRONMENTS / BASE_FILE).is_file():
+        return INSTALL_ENVIRONMENTS
     raise ConfigError(
-        "no environments/ folder found here or above; pass --environments-dir "
-        "or set OPSCTL_ENVIRONMENTS_DIR"
+        f"no environments/ folder with {BASE_FILE} in {here} or any folder above it",
+        hint=f"run opsctl inside the project, or set {ENVIRONMENTS_VARIABLE} to the "
+        f"folder holding {BASE_FILE}",
     )
 
 
@@ -132,7 +156,9 @@ def _read_yaml(path: Path) -> Layer:
 def _overrides_from_environ(environ: Mapping[str, str]) -> Layer:
     """``OPSCTL_NETWORK__PORT_BASE=19000`` -> ``{"network": {"port_base": 19000}}``.
 
-    Values are parsed as YAML scalars, so numbers and booleans keep their type.
+    A text field (a string, a path, a choice of strings) keeps the value exactly as
+    typed (``no``, ``0123``, ``a # b`` and quotes stay text); any other value is
+    parsed as YAML, so numbers, booleans, lists and mappings keep their type.
     """
     data: dict[str, Any] = {}
     origins: dict[tuple[str, ...], str] = {}
@@ -144,16 +170,22 @@ def _overrides_from_environ(environ: Mapping[str, str]) -> Layer:
         path = [part.lower() for part in variable[len(ENV_PREFIX) :].split("__")]
         if any(not part for part in path):
             raise ConfigError(f"{variable}: empty key segment; use '__' between keys")
-        try:
-            value = yaml.safe_load(raw) if raw != "" else ""
-        except yaml.YAMLError:
-            value = raw
+        value = _typed_value(raw, path)
         node = data
         for part in path[:-1]:
             node = node.setdefault(part, {})
         node[path[-1]] = value
         origins[tuple(path)] = variable
     return Layer("environment variables (OPSCTL_*)", data, origins)
+
+
+def _typed_value(raw: str, path: list[str]) -> Any:
+    if raw == "" or holds_text(annotation_at(EnvironmentConfig, path)):
+        return raw
+    try:
+        return yaml.safe_load(raw)
+    except yaml.YAMLError:
+        return raw
 
 
 def _describe_validation_error(exc: ValidationError, layers: list[Layer], env_file: Path) -> str:
@@ -167,7 +199,8 @@ def _describe_validation_error(exc: ValidationError, layers: list[Layer], env_fi
             lines.append(f"{source}: unknown key '{key}'; allowed here: {', '.join(allowed)}")
         else:
             message = error["msg"].removeprefix("Value error, ")
-            lines.append(f"{source}: {key}: {message}")
+            # a rule across keys names its own key at the start of the message
+            lines.append(f"{source}: {key}: {message}" if loc else f"{source}: {message}")
     return "invalid configuration\n  " + "\n  ".join(lines)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import types
 import typing
+from pathlib import Path
 from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel
@@ -14,24 +15,41 @@ def allowed_keys_at(model: type[BaseModel], path: list[str]) -> list[str]:
 
     Returns an empty list when the path does not lead to a model.
     """
+    current = _unwrap(annotation_at(model, path))
+    if get_origin(current) is dict:
+        return ["<any name>"]
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def annotation_at(model: type[BaseModel], path: list[str]) -> Any:
+    """The type the field at ``path`` holds (dict keys are skipped over), or None when
+    the path leads nowhere."""
     current: Any = model
     for part in path:
         current = _unwrap(current)
         if isinstance(current, type) and issubclass(current, BaseModel):
             field = current.model_fields.get(part)
             if field is None:
-                return []
+                return None
             current = field.annotation
         elif get_origin(current) is dict:
             current = get_args(current)[1]
         else:
-            return []
-    current = _unwrap(current)
-    if get_origin(current) is dict:
-        return ["<any name>"]
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        return list(current.model_fields)
-    return []
+            return None
+    return current
+
+
+def holds_text(annotation: Any) -> bool:
+    """True for a field whose value is text as typed: ``str``, a path, a choice of
+    strings, or an optional one of them."""
+    annotation = _unwrap(annotation)
+    if annotation in (str, Path) or (isinstance(annotation, type) and issubclass(annotation, Path)):
+        return True
+    if get_origin(annotation) is typing.Literal:
+        return all(isinstance(arg, str) for arg in get_args(annotation))
+    return False
 
 
 def _unwrap(annotation: Any) -> Any:

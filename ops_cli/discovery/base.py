@@ -5,6 +5,13 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass
 
+from ops_cli.errors import OpsError
+
+
+class DiscoveryPermissionError(OpsError):
+    """The discovery backend would not show every instance to our token: a
+    permission problem, never to be read as "no instances"."""
+
 
 @dataclass(frozen=True)
 class ServiceInstance:
@@ -22,4 +29,7 @@ class Discovery(abc.ABC):
 
     @abc.abstractmethod
     def resolve(self, service: str) -> list[ServiceInstance]:
-        """The healthy instances of ``service``; an empty list when there are none."""
+        """The healthy instances of ``service``; an empty list when there are none.
+
+        Raises :class:`DiscoveryPermissionError` when the answer may be incomplete
+        because the token may not see every instance."""

@@ -1,14 +1,25 @@
 """Consul discovery (py-consul): healthy instances, watches, platform settings in KV.
 
-Connection precedence, as for the ``consul`` CLI: ``CONSUL_HTTP_ADDR`` and
-``CONSUL_HTTP_TOKEN`` first, then the environment's ``consul`` section; the
-token otherwise comes from the secret store (``consul.token_secret``).
+Connection precedence, as for the ``consul`` CLI: ``CONSUL_HTTP_ADDR``,
+``CONSUL_HTTP_TOKEN`` and ``CONSUL_CACERT`` first, then the environment's
+``consul`` section; the token otherwise comes from the secret store
+(``consul.token_secret``).
 
 Watches follow Consul's rules for blocking queries: the last
 ``X-Consul-Index`` is passed back with a ``wait``; a return does not mean a
 change (only a different instance list is reported); an index that goes
 backwards resets to 0; an index is never used below 1; and the loop is
 rate-limited.
+
+ACLs: Consul does not refuse a catalog or health read by a token that lacks
+``service:read``/``node:read``; it filters the entries the token may not see
+and answers ``200`` with what is left, often ``[]``. When it filters for a
+token it says so (``X-Consul-Results-Filtered-By-ACLs: true``; never for the
+anonymous token, so nothing leaks). Such an answer raises
+:class:`ConsulPermissionError` naming the variable that holds the token, as
+does an empty answer without any token from an agent whose default policy is
+``deny`` (``X-Consul-Default-ACL-Policy``): "no instances" is reported only
+when Consul has shown every instance it has.
 """
 
 from __future__ import annotations
@@ -17,19 +28,27 @@ import time
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import consul
 import requests
-from consul.exceptions import ConsulException
+from consul.exceptions import ACLPermissionDenied, ConsulException
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from ops_cli.config.models import EnvironmentConfig
-from ops_cli.discovery.base import Discovery, ServiceInstance
+from ops_cli.connection import ca_bundle, client_certificate, require_tls, resolve_token
+from ops_cli.discovery.base import Discovery, DiscoveryPermissionError, ServiceInstance
 from ops_cli.errors import ConfigError, OpsError
 from ops_cli.secrets import SecretStore
 
 DEFAULT_ADDRESS = "http://127.0.0.1:8500"
+FILTERED_HEADER = "X-Consul-Results-Filtered-By-ACLs"
+DEFAULT_POLICY_HEADER = "X-Consul-Default-ACL-Policy"
+
+
+class ConsulPermissionError(DiscoveryPermissionError):
+    """The token may not read what was asked: Consul refused (403) or filtered the answer."""
 
 
 @dataclass(frozen=True)
@@ -41,9 +60,15 @@ class ConsulConnection:
     scheme: str = "http"
     datacenter: str | None = None
     token: str | None = field(default=None, repr=False)
+    verify: bool | str = True
+    token_source: str = "CONSUL_HTTP_TOKEN"
+    """Where the token came from (or may be set), for permission errors."""
+    cert: tuple[str, str] | None = None
+    """Client certificate and key presented to an agent that verifies its callers."""
 
     @property
     def address(self) -> str:
+        """The agent's base URL, ``<scheme>://<host>:<port>``."""
         return f"{self.scheme}://{self.host}:{self.port}"
 
 
@@ -75,12 +100,23 @@ def consul_connection(
         raise ConfigError(
             f"Consul address '{address}' is not <host>:<port> or <scheme>://<host>:<port>"
         )
-    token_secret = section.token_secret if section else None
-    token = environ.get("CONSUL_HTTP_TOKEN") or (
-        secrets.get(token_secret) if token_secret else None
+    required = bool(section and section.require_tls)
+    setting = "CONSUL_HTTP_ADDR" if environ.get("CONSUL_HTTP_ADDR") else "consul.address"
+    require_tls(required, f"{scheme}://{address.split('//')[-1]}", setting, config.name)
+    token = resolve_token(
+        environ, "CONSUL_HTTP_TOKEN", secrets, section.token_secret if section else None
     )
-    datacenter = section.datacenter if section else None
-    return ConsulConnection(host, port, scheme, datacenter, token or None)
+    configured = (section.client_cert, section.client_key) if section else (None, None)
+    return ConsulConnection(
+        host,
+        port,
+        scheme,
+        section.datacenter if section else None,
+        token.value,
+        ca_bundle(environ, "CONSUL_CACERT", section.ca_cert if section else None, "consul.ca_cert"),
+        token.source,
+        client_certificate(environ, "CONSUL", configured, "consul"),
+    )
 
 
 def next_index(previous: int, returned: int) -> int:
@@ -129,16 +165,24 @@ class ConsulDiscovery(Discovery):
             scheme=connection.scheme,
             token=connection.token,
             dc=connection.datacenter,
+            verify=connection.verify,
+            cert=connection.cert,
             connections_timeout=timeout_s,
         )
+        # py-consul returns only the body and the index; the ACL headers of the
+        # last answer are kept here (one client, one request at a time)
+        self._last_headers: Mapping[str, str] = {}
+        self._consul.http.session.hooks["response"].append(self._keep_headers)
+
+    def _keep_headers(self, response: requests.Response, *_args: Any, **_kwargs: Any) -> None:
+        self._last_headers = response.headers
 
     def resolve(self, service: str) -> list[ServiceInstance]:
         """Instances whose every check passes; [] when none. Raises :class:`OpsError`
         when Consul cannot be asked."""
-        _, entries = self._call(
-            f"look up service '{service}'",
-            lambda: self._consul.health.service(service, passing=True),
-        )
+        what = f"look up service '{service}'"
+        _, entries = self._call(what, lambda: self._consul.health.service(service, passing=True))
+        self._check_not_filtered(what, entries)
         return instances_from_health(service, entries)
 
     def watch(
@@ -154,12 +198,18 @@ class ConsulDiscovery(Discovery):
         index, last = 0, None
         while not should_stop():
             began = self._clock()
+            what = f"watch service '{service}'"
             returned, entries = self._call(
-                f"watch service '{service}'",
-                lambda i=index: self._consul.health.service(
-                    service, passing=True, index=i or None, wait=wait
+                what,
+                partial(
+                    self._consul.health.service,
+                    service,
+                    passing=True,
+                    index=index or None,
+                    wait=wait,
                 ),
             )
+            self._check_not_filtered(what, entries)
             index = next_index(index, int(returned))
             current = instances_from_health(service, entries)
             if current != last:
@@ -192,6 +242,27 @@ class ConsulDiscovery(Discovery):
             )
         )
 
+    def _check_not_filtered(self, what: str, entries: list[Any] | None) -> None:
+        """Raise :class:`ConsulPermissionError` when the last answer is not every
+        entry Consul has (see the module docstring)."""
+        headers, source = self._last_headers, self.connection.token_source
+        if headers.get(FILTERED_HEADER, "").lower() == "true":
+            seen = f"only {len(entries)} entries" if entries else "nothing"
+            raise ConsulPermissionError(
+                f"Consul at {self.connection.address} filtered the answer to {what} by ACLs: "
+                f"the token in {source} may not read every instance (it saw {seen}); "
+                "this is a permission problem, not a missing service",
+                hint=f"give the token in {source} service:read and node:read "
+                '(e.g. service_prefix "" { policy = "read" }, node_prefix "" { policy = "read" })',
+            )
+        denied = headers.get(DEFAULT_POLICY_HEADER, "").lower() == "deny"
+        if not entries and denied and not self.connection.token:
+            raise ConsulPermissionError(
+                f"Consul at {self.connection.address} denies by default and no token is set, "
+                f"so it hides every instance from the request to {what}",
+                hint=f"set {source} to a token with service:read and node:read",
+            )
+
     def _key(self, key: str) -> str:
         return f"{self.kv_prefix}/{key.strip('/')}" if self.kv_prefix else key.strip("/")
 
@@ -205,6 +276,12 @@ class ConsulDiscovery(Discovery):
         )
         try:
             return retrying(call)
+        except ACLPermissionDenied as exc:
+            raise ConsulPermissionError(
+                f"Consul at {self.connection.address} refused to {what}: permission denied "
+                f"({exc}); the token is in {self.connection.token_source}",
+                hint=f"set {self.connection.token_source} to a token with the needed policy",
+            ) from None
         except (ConsulException, requests.RequestException) as exc:
             raise OpsError(
                 f"Consul at {self.connection.address} could not {what}: {exc}",

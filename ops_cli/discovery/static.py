@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from typing_extensions import override
+
 from ops_cli.discovery.base import Discovery, ServiceInstance
 from ops_cli.scheduler.base import WorkloadStatus
 from ops_cli.state import read_json, write_json_atomic
@@ -21,6 +23,7 @@ class StaticDiscovery(Discovery):
     def __init__(self, registry_file: Path) -> None:
         self.registry_file = registry_file
 
+    @override
     def resolve(self, service: str) -> list[ServiceInstance]:
         entries = (read_json(self.registry_file) or {}).get(service, [])
         instances = []

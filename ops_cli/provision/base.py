@@ -45,6 +45,7 @@ class InfraPlan:
 
     @property
     def has_changes(self) -> bool:
+        """True when applying the plan adds, changes or destroys anything."""
         return bool(self.adds or self.changes or self.destroys)
 
     def summary(self) -> str:
@@ -61,6 +62,7 @@ class DriftReport:
 
     @property
     def has_drift(self) -> bool:
+        """True when any resource changed outside the tool."""
         return bool(self.drifted)
 
 
@@ -76,25 +78,32 @@ class Outputs:
 
     @property
     def nomad_addr(self) -> str | None:
+        """The Nomad API address (``http://host:4646``), or None when the infrastructure has none."""
         return self.values.get("nomad_addr")
 
     @property
     def consul_addr(self) -> str | None:
+        """The Consul API address (``http://host:8500``), or None."""
         return self.values.get("consul_addr")
 
     @property
     def bucket_names(self) -> dict[str, str]:
+        """The environment's buckets by kind (``data``, ``mlflow`` ...); empty when none are
+        recorded."""
         return dict(self.values.get("bucket_names") or {})
 
     @property
     def database_endpoint(self) -> str | None:
+        """The database's ``host:port``, or None when the infrastructure has none."""
         return self.values.get("database_endpoint")
 
     @property
     def alb_dns_name(self) -> str | None:
+        """The public load balancer's DNS name, or None."""
         return self.values.get("alb_dns_name")
 
     def to_dict(self) -> dict[str, Any]:
+        """A copy of every output, by name (what ``infra outputs -o json`` prints)."""
         return dict(self.values)
 
 

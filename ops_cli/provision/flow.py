@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ops_cli.environment import Environment
-from ops_cli.errors import ConfigError
+from ops_cli.errors import ConfigError, NotConfirmedError
 from ops_cli.locking import environment_lock
 from ops_cli.provision.base import (
     DriftReport,
@@ -22,7 +22,7 @@ from ops_cli.provision.base import (
     Provisioner,
     no_progress,
 )
-from ops_cli.provision.tfvars import PROTECTED_ENVIRONMENTS
+from ops_cli.provision.tfvars import is_protected
 from ops_cli.state import read_json, write_json_atomic
 
 
@@ -53,8 +53,8 @@ def provision_then(
     released before ``deploy``, which may take it itself.
     """
     provisioner = provisioner or _default_provisioner(env)
-    env.paths.create()
     with environment_lock(env.paths.lock_file, environment=env.name, timeout_s=lock_timeout_s):
+        env.paths.create()
         plan = provisioner.plan(progress)
         if plan.has_changes and not confirm(plan):
             return ProvisionReport(plan, False, None)
@@ -62,6 +62,29 @@ def provision_then(
         store_outputs(env, outputs)
     deploy(outputs)
     return ProvisionReport(plan, plan.has_changes, outputs)
+
+
+def bootstrap(
+    env: Environment,
+    confirm: Callable[[InfraPlan], bool],
+    *,
+    progress: ProgressCallback = no_progress,
+) -> Outputs:
+    """``infra bootstrap``: the account-wide state bucket, lock table and shared
+    buckets. Plan, then ``confirm`` (asked only when the plan changes something),
+    then apply; returns the outputs (the recorded ones when nothing changes).
+
+    Raises :class:`NotConfirmedError` when ``confirm`` answers no (nothing applied).
+    """
+    from ops_cli.provision.factory import bootstrap_for
+
+    provisioner = bootstrap_for(env)
+    planned = provisioner.plan(progress)
+    if not planned.has_changes:
+        return provisioner.outputs()
+    if not confirm(planned):
+        raise NotConfirmedError(f"bootstrap of '{env.name}' not confirmed; nothing was applied")
+    return provisioner.apply(planned, progress)
 
 
 def plan(
@@ -95,13 +118,14 @@ def destroy(
 ) -> bool:
     """Destroy the environment's infrastructure after two confirmations.
 
-    A protected environment (prod) is refused with :class:`ConfigError`
+    A protected environment (``aws.production`` or ``aws.deletion_protection``) is refused with :class:`ConfigError`
     unless ``allow_prod_destroy``. ``confirm`` receives each question and
     must answer yes twice; returns False (nothing destroyed) otherwise.
     """
-    if env.name in PROTECTED_ENVIRONMENTS and not allow_prod_destroy:
+    if is_protected(env.config) and not allow_prod_destroy:
         raise ConfigError(
-            f"refusing to destroy '{env.name}': it is a protected environment",
+            f"refusing to destroy '{env.name}': it is a protected environment "
+            f"(aws.production or aws.deletion_protection in environments/{env.name}.yaml)",
             hint="only with --allow-prod-destroy, after turning off deletion protection "
             "(database and load balancers) on purpose",
         )
@@ -109,8 +133,8 @@ def destroy(
         if not confirm(question):
             return False
     provisioner = provisioner or _default_provisioner(env)
-    env.paths.create()
     with environment_lock(env.paths.lock_file, environment=env.name, timeout_s=lock_timeout_s):
+        env.paths.create()
         provisioner.destroy(progress)
         outputs_path(env).unlink(missing_ok=True)
     return True
@@ -131,7 +155,9 @@ def outputs_path(env: Environment) -> Path:
 
 
 def store_outputs(env: Environment, outputs: Outputs) -> None:
-    """Record ``outputs`` in the environment's state directory (atomically)."""
+    """Record ``outputs`` in the environment's folder (atomically), creating the
+    folder with its marker when it is missing."""
+    env.paths.create()
     write_json_atomic(outputs_path(env), outputs.to_dict(), mode=0o600)
 
 

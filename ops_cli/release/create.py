@@ -16,6 +16,7 @@ from ops_cli.release.images import ImageRef
 from ops_cli.release.manifest import ModelRef, ReleaseManifest, seal
 from ops_cli.release.registry import Registry
 from ops_cli.release.sources import git_commit, infrastructure_versions
+from ops_cli.service_auth import credentials
 
 # Where the environment's state lives on one machine says nothing about what runs.
 _CONFIG_FIELDS_NOT_RELEASED = {"state_dir"}
@@ -91,7 +92,7 @@ def create_release(
     """
     require_platform_image(env, images)
     store = open_store(env)
-    registry = Registry(tracking_uri(env, environ), env.name)
+    registry = Registry(tracking_uri(env, environ), env.name, credentials(env))
     manifest = build_manifest(
         env,
         images=images,

@@ -2,9 +2,8 @@
 
 Registry: ``MLFLOW_TRACKING_URI_<ENV>`` (e.g. ``MLFLOW_TRACKING_URI_PROD``, for
 commands that touch two environments), then ``MLFLOW_TRACKING_URI`` (commands
-that touch one), then, locally, ``http://<bind_host>:<mlflow port>``. Cluster
-environments have no address opsctl can reach by itself (MLflow sits inside
-the VPC), so one of the variables must name it.
+that touch one), then the environment's Discovery (the registry file of a local
+environment that is up, Consul in a cluster; see :mod:`ops_cli.discovery.resolve`).
 
 Storage: locally the SeaweedFS gateway with the environment's generated keys;
 in the cloud ``storage.endpoint_url`` (normally none: AWS S3) with the AWS
@@ -16,9 +15,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ops_cli.bootstrap import s3_client
+from ops_cli.discovery.resolve import service_url, storage_endpoint
 from ops_cli.environment import Environment
-from ops_cli.errors import ConfigError
 from ops_cli.release.store import ReleaseStore
+
+__all__ = ["open_store", "scoped_variable", "storage_endpoint", "tracking_uri"]
 
 
 def scoped_variable(env_name: str) -> str:
@@ -29,30 +30,13 @@ def scoped_variable(env_name: str) -> str:
 def tracking_uri(env: Environment, environ: Mapping[str, str], *, shared: bool = True) -> str:
     """The MLflow tracking URI of ``env``. With ``shared`` False (two environments in
     one command) the unscoped ``MLFLOW_TRACKING_URI`` is not used, since it cannot
-    name both registries."""
-    scoped = environ.get(scoped_variable(env.name))
-    if scoped:
-        return scoped.rstrip("/")
-    if shared and environ.get("MLFLOW_TRACKING_URI"):
-        return environ["MLFLOW_TRACKING_URI"].rstrip("/")
-    if env.config.is_local:
-        from ops_cli.scheduler.local.workload import resolve_ports
-
-        port = resolve_ports(env.config, env.catalog)["mlflow"]["http"]
-        return f"http://{env.config.network.bind_host}:{port}"
-    names = scoped_variable(env.name) + ("" if not shared else " or MLFLOW_TRACKING_URI")
-    raise ConfigError(f"environment '{env.name}': set {names} to its MLflow server's URL")
-
-
-def storage_endpoint(env: Environment) -> str | None:
-    """The S3 endpoint of ``env``: its local gateway, its configured URL, or AWS S3 (None)."""
-    storage = env.config.storage
-    if storage.kind == "seaweedfs" and env.config.is_local:
-        from ops_cli.scheduler.local.workload import resolve_ports
-
-        port = resolve_ports(env.config, env.catalog)["storage"]["s3"]
-        return f"http://{env.config.network.bind_host}:{port}"
-    return storage.endpoint_url
+    name both registries. Raises :class:`~ops_cli.errors.OpsError` naming the
+    variable to set when Discovery knows no MLflow server."""
+    scoped = scoped_variable(env.name)
+    if environ.get(scoped):
+        return environ[scoped].rstrip("/")
+    variable = "MLFLOW_TRACKING_URI" if shared else scoped
+    return service_url(env, "mlflow", variable, environ=environ)
 
 
 def open_store(env: Environment) -> ReleaseStore:

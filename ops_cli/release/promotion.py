@@ -11,12 +11,13 @@ stable version). Every attempt, refused or not, ends with one audit record.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ops_cli.environment import Environment
-from ops_cli.errors import ConfigError, OpsError
+from ops_cli.errors import ConfigError, NotConfirmedError, OpsError
 from ops_cli.locking import environment_lock
 from ops_cli.release import records
 from ops_cli.release.endpoints import open_store, storage_endpoint, tracking_uri
@@ -24,10 +25,11 @@ from ops_cli.release.hashing import tree_sha256
 from ops_cli.release.manifest import ReleaseManifest, TamperedError, check_integrity
 from ops_cli.release.records import AuditRecord, Result
 from ops_cli.release.registry import TAG_ARTIFACT_SHA, TAG_RELEASE, TAG_SOURCE, Registry
-from ops_cli.release.rollout import deploy_images, roll_back_images
+from ops_cli.release.rollout import deploy_images, platform_workloads, roll_back_images
 from ops_cli.release.store import ReleaseStore
 from ops_cli.release.verify import SmokeChecks, smoke_checks
 from ops_cli.scheduler.base import ProgressCallback
+from ops_cli.service_auth import credentials
 
 
 class PromotionRefusedError(OpsError):
@@ -55,6 +57,38 @@ class PromotionReport:
     deployed: list[str] = field(default_factory=list)
     detail: str = ""
     audit_key: str = ""
+
+
+@dataclass(frozen=True)
+class PromotionPlan:
+    """What a promotion will change in the target, shown before it asks.
+
+    ``model_version`` is the bundle's version in the source registry;
+    ``current_champion`` the target's champion version now (None: no champion);
+    ``copies_model`` whether the model's artifacts are copied into the target's
+    registry (another MLflow server with no version of that content yet);
+    ``image`` the platform image (``repository@sha256:...``) deployed to
+    ``workloads`` (cluster targets; none for a local one).
+    """
+
+    release_id: str
+    from_environment: str
+    to_environment: str
+    model_name: str
+    model_version: str
+    champion_alias: str
+    current_champion: str | None
+    copies_model: bool
+    image: str | None = None
+    workloads: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        """The plan as JSON-ready data, keyed by the field names above."""
+        return {**asdict(self), "workloads": list(self.workloads)}
+
+
+PromotionConfirm = Callable[[PromotionPlan], bool]
+"""Sees the plan before anything changes and answers whether to go on."""
 
 
 def _no_progress(_event: object) -> None:
@@ -108,12 +142,42 @@ class _Promotion:
             )
         return manifest
 
+    def plan(self, manifest: ReleaseManifest, source: Registry, target: Registry) -> PromotionPlan:
+        """What :meth:`bring_model` and :meth:`apply` would change; reads only."""
+        model = manifest.model
+        name, alias = self.champion()
+        found = target.version_by_alias(name, alias)
+        copies = source.uri != target.uri and not target.find_by_artifact_sha256(
+            model.name, model.artifact_sha256
+        )
+        image: str | None = None
+        workloads: tuple[str, ...] = ()
+        if not self.target.config.is_local:
+            ref = manifest.image_for(self.target.config.image.repository)
+            image = ref.pinned if ref else None
+            workloads = tuple(platform_workloads(self.target))
+        return PromotionPlan(
+            release_id=manifest.release_id,
+            from_environment=self.source.name,
+            to_environment=self.target.name,
+            model_name=model.name,
+            model_version=model.version,
+            champion_alias=alias,
+            current_champion=str(found.version) if found is not None else None,
+            copies_model=copies,
+            image=image,
+            workloads=workloads,
+        )
+
     # -- the model ----------------------------------------------------------------
 
     def registries(self) -> tuple[Registry, Registry]:
         source_uri = tracking_uri(self.source, self.environ, shared=False)
         target_uri = tracking_uri(self.target, self.environ, shared=False)
-        return Registry(source_uri, self.source.name), Registry(target_uri, self.target.name)
+        return (
+            Registry(source_uri, self.source.name, credentials(self.source)),
+            Registry(target_uri, self.target.name, credentials(self.target)),
+        )
 
     def bring_model(self, manifest: ReleaseManifest, source: Registry, target: Registry) -> str:
         """The target registry's version with the bundle's model content; copied from
@@ -134,6 +198,7 @@ class _Promotion:
                     f"has the artifacts release {manifest.release_id} recorded"
                 )
             tags = {
+                **source.description_tags(model.name, model.version),
                 TAG_ARTIFACT_SHA: model.artifact_sha256,
                 TAG_SOURCE: f"{self.source.name}:{model.name}/{model.version}",
                 TAG_RELEASE: manifest.release_id,
@@ -207,7 +272,12 @@ class _Promotion:
 
 
 def _require_distinct(source: Environment, target: Environment) -> None:
-    """Two local environments on the same ports are one platform: refuse, naming why."""
+    """One environment, or two local ones on the same ports, is one platform: refuse,
+    naming why."""
+    if source.name == target.name:
+        raise ConfigError(
+            f"--from and --to are both '{source.name}'; promote between two environments"
+        )
     same = source.config.is_local and target.config.is_local
     if same and storage_endpoint(source) == storage_endpoint(target):
         raise ConfigError(
@@ -227,8 +297,15 @@ def promote(
     checks: SmokeChecks = smoke_checks,
     progress: ProgressCallback = _no_progress,
     lock_timeout_s: float = 0,
+    confirm: PromotionConfirm | None = None,
 ) -> PromotionReport:
     """Promote ``release_id`` (default: the newest release verified in ``source``).
+
+    Once the bundle is admitted, ``confirm`` (when given) sees the
+    :class:`PromotionPlan` before anything changes; a no raises
+    :class:`NotConfirmedError`, with nothing changed and no audit record (no
+    attempt was made). Raises :class:`ConfigError` when ``source`` and ``target``
+    are one platform.
 
     Returns the report of a promotion that succeeded. Raises
     :class:`PromotionRefusedError` or :class:`TamperedError` when nothing was
@@ -244,6 +321,10 @@ def promote(
     try:
         manifest = run.admit(chosen)
         source_registry, target_registry = run.registries()
+        if confirm is not None and not confirm(
+            run.plan(manifest, source_registry, target_registry)
+        ):
+            raise NotConfirmedError(f"promotion of {chosen} not confirmed; nothing was changed")
         report.model_version = run.bring_model(manifest, source_registry, target_registry)
         name, alias = run.champion()
         lock = target.paths.lock_file
@@ -252,6 +333,8 @@ def promote(
             report.previous_model_version = str(found.version) if found is not None else None
             report.result = "succeeded"
             run.apply(manifest, target_registry, report.model_version, report)
+    except NotConfirmedError:
+        raise
     except OpsError as exc:
         report.detail = str(exc)
         run.audit(report, manifest)

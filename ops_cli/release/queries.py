@@ -24,6 +24,7 @@ class ReleaseView:
 
     @property
     def verified(self) -> bool:
+        """True when the bundle is intact and its latest verification passed."""
         latest = records.latest_verification(self.verifications)
         return self.intact and latest is not None and latest.passed
 

@@ -31,7 +31,7 @@ def deploy_images(
     the others."""
     if env.config.is_local:
         return
-    from ops_cli.scheduler.nomad.abilities import Deployer
+    from ops_cli.scheduler.abilities import Deployer
 
     image = manifest.image_for(env.config.image.repository)
     if image is None:
@@ -56,7 +56,7 @@ def roll_back_images(env: Environment, workloads: list[str], progress: ProgressC
     """Return each of ``workloads`` to its previous stable job version."""
     if env.config.is_local or not workloads:
         return
-    from ops_cli.scheduler.nomad.abilities import RollbackCapable
+    from ops_cli.scheduler.abilities import RollbackCapable
 
     scheduler = env.scheduler()
     if not isinstance(scheduler, RollbackCapable):

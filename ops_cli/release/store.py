@@ -63,6 +63,8 @@ class ReleaseStore:
         return sorted(p.removeprefix("releases/").rstrip("/") for p in prefixes)
 
     def put_verification(self, record: VerificationRecord) -> str:
+        """Write ``record`` once under ``releases/<id>/verifications/<env>/``; returns its key.
+        Raises OpsError when the key exists (records are never rewritten)."""
         key = (
             f"releases/{record.release_id}/verifications/{record.environment}/"
             f"{_stamp(record.at)}-{uuid.uuid4().hex[:8]}.json"
@@ -71,6 +73,7 @@ class ReleaseStore:
         return key
 
     def verifications(self, release_id: str, environment: str) -> list[VerificationRecord]:
+        """Every verification of ``release_id`` in ``environment``, oldest first."""
         prefix = f"releases/{release_id}/verifications/{environment}/"
         return [VerificationRecord.model_validate(d) for d in self._read_all(prefix)]
 

@@ -19,6 +19,7 @@ from ops_cli.release.records import Check, VerificationRecord
 from ops_cli.release.registry import Registry
 from ops_cli.release.rollout import platform_workloads
 from ops_cli.scheduler.base import Health
+from ops_cli.service_auth import credentials
 
 SmokeChecks = Callable[[Environment, Registry, ReleaseManifest, str], list[Check]]
 """``(environment, its registry, the release, expected model version) -> checks``."""
@@ -30,7 +31,7 @@ def image_checks(env: Environment, manifest: ReleaseManifest) -> list[Check]:
     processes, not images: no check."""
     if env.config.is_local:
         return []
-    from ops_cli.scheduler.nomad.abilities import Deployer
+    from ops_cli.scheduler.abilities import Deployer
 
     repository = env.config.image.repository
     image = manifest.image_for(repository)
@@ -88,7 +89,7 @@ def verify_release(
     store = open_store(env)
     manifest = store.get_manifest(release_id)
     check_integrity(manifest)
-    registry = Registry(tracking_uri(env, environ), env.name)
+    registry = Registry(tracking_uri(env, environ), env.name, credentials(env))
     results = checks(env, registry, manifest, manifest.model.version)
     record = VerificationRecord(
         release_id=manifest.release_id,

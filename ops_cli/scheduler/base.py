@@ -14,6 +14,9 @@ from enum import StrEnum
 
 
 class Health(StrEnum):
+    """A workload's health: ``healthy`` (passing checks), ``starting``, ``unhealthy`` (running,
+    checks failing), ``stopped`` or ``failed`` (exited, or gave up)."""
+
     HEALTHY = "healthy"
     STARTING = "starting"
     UNHEALTHY = "unhealthy"
@@ -66,6 +69,7 @@ class ApplyResult:
 
     @property
     def changed(self) -> bool:
+        """True when ``up`` started anything."""
         return bool(self.started)
 
 

@@ -6,7 +6,7 @@ inputs, and the few data sources the program reads get fixed answers.
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +27,7 @@ class Recorded:
     token: str
     name: str
     inputs: dict[str, Any]
+    provider: str = ""
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
@@ -36,7 +37,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
         self.resources: list[Recorded] = []
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
-        self.resources.append(Recorded(args.typ, args.name, dict(args.inputs)))
+        self.resources.append(Recorded(args.typ, args.name, dict(args.inputs), args.provider or ""))
         state = dict(args.inputs)
         state.setdefault("arn", f"arn:aws:mock:{REGION}:{ACCOUNT}:{args.name}")
         state.setdefault("dnsName", f"{args.name}.elb.{REGION}.amazonaws.com")
@@ -64,6 +65,10 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 "type": "String",
                 "id": "ami",
             },
+            "aws:secretsmanager/getSecretVersion:getSecretVersion": {
+                "secretString": "oidc-client-secret",
+                "id": "secret",
+            },
             "aws:kms/getAlias:getAlias": {
                 "targetKeyArn": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/shared",
                 "id": "alias",
@@ -72,24 +77,26 @@ class RecordingMocks(pulumi.runtime.Mocks):
         return answers.get(args.token, {}), []
 
 
-def load_stack_module() -> Any:
-    """platform/environment_stack.py, loaded by path (platform/ is not a package)."""
-    spec = importlib.util.spec_from_file_location(
-        "crm_environment_stack", PLATFORM / "environment_stack.py"
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+def load_stack_package() -> Any:
+    """platform/stack, imported as the Pulumi program imports it (platform/ itself is
+    not a package: it would shadow the standard library's ``platform``)."""
+    if str(PLATFORM) not in sys.path:
+        sys.path.insert(0, str(PLATFORM))
+    return importlib.import_module("stack")
 
 
-def run_stack(environment: str) -> tuple[list[Recorded], dict[str, Any]]:
-    """Declare stack ``environment`` under mocks; its resources and resolved outputs."""
+def run_stack(
+    environment: str, variables: dict[str, Any] | None = None
+) -> tuple[list[Recorded], dict[str, Any]]:
+    """Declare stack ``environment`` under mocks; its resources and resolved outputs.
+
+    ``variables`` default to what opsctl generates for the environment.
+    """
     mocks = RecordingMocks()
     pulumi.runtime.set_mocks(mocks, project="crm-platform", stack=environment, preview=False)
-    module = load_stack_module()
-    outputs = module.build(infra_variables(cloud_config(environment)))
+    package = load_stack_package()
+    variables = variables or infra_variables(cloud_config(environment))
+    outputs = package.build(package.StackInputs.from_variables(variables))
     resolved: dict[str, Any] = {}
 
     @pulumi.runtime.test

@@ -1,7 +1,10 @@
-"""The running Streamlit app in headless Chromium: submit a prediction against a stub of
-the prediction service and keep a screenshot under test-artifacts/.
+"""The running Streamlit app, started with the streamlit workload's own command: what
+every visitor's browser is told (the viewer's toolbar, over Streamlit's websocket),
+and in headless Chromium a prediction against a stub of the prediction service, with
+a screenshot kept under test-artifacts/.
 
-Skips only when Chromium or its driver is not installed (``.ci/run`` installs both).
+The browser test skips only when Chromium or its driver is not installed (``.ci/run``
+installs both).
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ import httpx
 import pytest
 from pytest_httpserver import HTTPServer
 
+from ops_cli.catalog.loader import load_catalog
+from ops_cli.catalog.placeholders import fill
 from tests.conftest import REPO, free_port_base
 from tests.workloads.app.stubs import serve_stub
 
@@ -58,11 +63,9 @@ def running_app(httpserver: HTTPServer, tmp_path: Path) -> Iterator[str]:
     launcher.write_text(LAUNCHER)
     env = {**os.environ, "CRM_SERVING_URL": serve_stub(httpserver), "CRM_OPSCTL": "true"}
     env.pop("CRM_DATA_URL", None)
-    command = [
-        sys.executable, "-m", "streamlit", "run", str(launcher),
-        "--server.address", "127.0.0.1", "--server.port", str(port),
-        "--server.headless", "true", "--browser.gatherUsageStats", "false",
-    ]  # fmt: skip
+    context = {"python": sys.executable, "data_dir": str(tmp_path), "bind_host": "127.0.0.1",
+               "port.http": str(port), "telemetry.report_usage": "false"}  # fmt: skip
+    command = [fill(arg, context, where="streamlit") for arg in load_catalog()["streamlit"].command]
     log = (tmp_path / "streamlit.log").open("w")
     process = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"
@@ -76,7 +79,12 @@ def running_app(httpserver: HTTPServer, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def browser(tmp_path: Path):
+def browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Headless Chromium driven through the installed chromedriver: with the driver's
+    path given, selenium does not run its manager (which would look drivers up online
+    and send usage statistics); the variables keep the manager offline and silent even so."""
+    monkeypatch.setenv("SE_OFFLINE", "true")
+    monkeypatch.setenv("SE_AVOID_STATS", "true")
     if not CHROMIUM or not DRIVER:
         reason = "chromium and chromium-driver are not installed (apt-get install chromium chromium-driver)"
         if os.environ.get("CI"):  # .ci/run installs them: their absence there is a failure
@@ -98,14 +106,37 @@ def browser(tmp_path: Path):
     driver.quit()
 
 
+def test_visitors_get_the_viewer_toolbar(running_app: str) -> None:
+    """The session's config, as Streamlit sends it to every browser that opens the app:
+    the viewer's toolbar has no Deploy button, rerun or clear-cache controls."""
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+    from streamlit.proto.NewSession_pb2 import Config
+    from websockets.sync.client import connect
+
+    url = running_app.replace("http://", "ws://") + "/_stcore/stream"
+    with connect(url, subprotocols=["streamlit"], open_timeout=30) as socket:  # type: ignore[list-item]
+        rerun = BackMsg()
+        rerun.rerun_script.query_string = ""
+        socket.send(rerun.SerializeToString())
+        for _ in range(50):
+            message = ForwardMsg()
+            message.ParseFromString(socket.recv(timeout=60))
+            if message.WhichOneof("type") == "new_session":
+                break
+        else:
+            raise AssertionError("Streamlit sent no new_session message")
+    assert message.new_session.config.toolbar_mode == Config.ToolbarMode.VIEWER
+
+
 def test_predict_page_in_a_browser(running_app: str, browser) -> None:
-    from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support import expected_conditions as ready
     from selenium.webdriver.support.ui import WebDriverWait
 
     wait = WebDriverWait(browser, 60)
-    browser.get(f"{running_app}/predict")
+    browser.get(f"{running_app}/")  # Predict is the default page: Streamlit serves it at /
     button = wait.until(
         ready.element_to_be_clickable(
             (By.CSS_SELECTOR, "[data-testid='stFormSubmitButton'] button")
@@ -114,7 +145,12 @@ def test_predict_page_in_a_browser(running_app: str, browser) -> None:
     agent = wait.until(  # the choices render after the reference data has loaded
         ready.element_to_be_clickable((By.CSS_SELECTOR, "input[aria-label='Sales agent']"))
     )
-    ActionChains(browser).move_to_element(agent).click().send_keys("Anna Alder").perform()
+    # nothing covers the form (a wrong page path gets Streamlit's "Page not found" dialog)
+    assert browser.find_elements(By.CSS_SELECTOR, "[data-testid='stDialog']") == []
+    agent.click()  # Tab commits the value: the service refuses an empty agent, as the stub does
+    agent.send_keys("Anna Alder", Keys.TAB)
+    typed = (By.CSS_SELECTOR, "input[aria-label='Sales agent']")
+    wait.until(lambda page: page.find_element(*typed).get_attribute("value") == "Anna Alder")
     button.click()
     metric = wait.until(
         ready.presence_of_element_located((By.CSS_SELECTOR, "[data-testid='stMetricValue']"))
@@ -126,3 +162,5 @@ def test_predict_page_in_a_browser(running_app: str, browser) -> None:
     assert browser.save_screenshot(str(shot))
     assert shot.stat().st_size > 10_000
     assert "v7" in browser.find_element(By.TAG_NAME, "body").text
+    # a visitor sees no development controls
+    assert browser.find_elements(By.CSS_SELECTOR, "[data-testid='stAppDeployButton']") == []

@@ -2,9 +2,12 @@
 (``local`` plays staging, ``local-prod`` plays prod), each with its own SeaweedFS,
 MLflow server, buckets and state, on free blocks of loopback ports.
 
-Only storage and MLflow run (every other workload is disabled in the test's
-copy of the environment files): promotion touches the releases bucket and the
-registry, and the other services would only slow a two-core machine down.
+Only storage and MLflow run, and Prefect's server in ``local-prod`` (every other
+workload is disabled in the test's copy of the environment files): promotion
+touches the releases bucket and the registry, and the other services would only
+slow a two-core machine down. ``local-prod`` keeps MLflow's and Prefect's stores
+in the machine's PostgreSQL (127.0.0.1:5432, trust auth), in databases of the
+test's own that ``up`` creates and ``down --purge`` drops.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,11 +29,16 @@ import yaml
 
 from ops_cli.release.hashing import tree_sha256
 from ops_cli.release.registry import Registry
+from ops_cli.service_auth import ServiceCredentials, mlflow_signed_in
 from tests.conftest import REPO, free_port_base
+from tests.integration.conftest import prefect_api, signed_in_environ
+from tests.integration.diagnostics import PLATFORMS_UP
 
 pytestmark = pytest.mark.integration
 
 SOURCE, TARGET = "local", "local-prod"
+# the production rehearsal also runs Prefect's server: both of its stores are PostgreSQL
+RUNNING = {SOURCE: {"storage", "mlflow"}, TARGET: {"storage", "mlflow", "prefect-server"}}
 MODEL = "crm-win-probability"
 IMAGE = "ghcr.io/opsctl/crm-platform:1.0.0@sha256:" + "ab" * 32
 
@@ -52,7 +61,11 @@ _REGISTER = textwrap.dedent(
             registered_model_name=sys.argv[2],
         )
     version = info.registered_model_version
-    MlflowClient().set_registered_model_alias(sys.argv[2], "champion", str(version))
+    client = MlflowClient()
+    for key, value in (("data.source", "folder"), ("data.version", "d" * 64),
+                       ("training.fingerprint", "f" * 64), ("training.code_version", "c" * 12)):
+        client.set_model_version_tag(sys.argv[2], str(version), key, value)
+    client.set_registered_model_alias(sys.argv[2], "champion", str(version))
     print(version)
     """
 )
@@ -85,6 +98,10 @@ class Env:
     def secret(self, name: str) -> str:
         return json.loads((self.state_dir / "secrets.json").read_text())[name]
 
+    def credentials(self) -> ServiceCredentials:
+        """How opsctl signs in to this environment's MLflow."""
+        return ServiceCredentials("platform", mlflow_password=self.secret("mlflow-password"))
+
     def s3(self):
         return boto3.client(
             "s3", endpoint_url=f"http://127.0.0.1:{self.port_base}", region_name="us-east-1",
@@ -100,6 +117,8 @@ class Env:
             "MLFLOW_S3_ENDPOINT_URL": f"http://127.0.0.1:{self.port_base}",
             "AWS_ACCESS_KEY_ID": self.secret("s3-access-key"),
             "AWS_SECRET_ACCESS_KEY": self.secret("s3-secret-key"),
+            "MLFLOW_TRACKING_USERNAME": "platform",
+            "MLFLOW_TRACKING_PASSWORD": self.secret("mlflow-password"),
         }
         done = subprocess.run(
             [sys.executable, "-c", _REGISTER, str(seed), MODEL],
@@ -128,8 +147,12 @@ def _private_environments(folder: Path, bases: dict[str, int], root: Path) -> Pa
         path = folder / f"{env}.yaml"
         data = yaml.safe_load(path.read_text()) or {}
         data.setdefault("network", {})["port_base"] = base
-        data["state_dir"] = str(root / env)
-        data["workloads"] = {n: {"enabled": False} for n in names - {"storage", "mlflow"}}
+        data["state_dir"] = str(root / "state")  # each environment in its own folder below
+        data["workloads"] = {n: {"enabled": False} for n in names - RUNNING[env]}
+        if data.get("database", {}).get("kind") == "postgresql":
+            # databases of this test's own, so a developer's local-prod is never touched
+            data["database"]["mlflow_database"] = f"opsctl_test_{base}_mlflow"
+            data["database"]["prefect_database"] = f"opsctl_test_{base}_prefect"
         path.write_text(yaml.safe_dump(data, sort_keys=False))
     return folder
 
@@ -138,7 +161,7 @@ def _private_environments(folder: Path, bases: dict[str, int], root: Path) -> Pa
 def envs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Env, Env]]:
     """``local`` and ``local-prod`` up and healthy, the source with a champion model."""
     root = tmp_path_factory.mktemp("promotion")
-    source_base = free_port_base(start=22000)
+    source_base = free_port_base(start=int(os.environ.get("OPSCTL_TEST_PORT_START", "22000")))
     target_base = free_port_base(start=source_base + 100)
     bases = {SOURCE: source_base, TARGET: target_base}
     folder = _private_environments(root / "environments", bases, root)
@@ -146,7 +169,10 @@ def envs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Env, Env]]:
         k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "OPSCTL_", "AWS_"))
     }
     environ["OPSCTL_ENVIRONMENTS_DIR"] = str(folder)
-    source, target = (Env(name, bases[name], root / name, environ) for name in (SOURCE, TARGET))
+    source, target = (
+        Env(name, bases[name], root / "state" / name, environ) for name in (SOURCE, TARGET)
+    )
+    PLATFORMS_UP.add(root / "state")
     try:
         for env in (source, target):
             up = env.opsctl("up", "--env", env.name, "--no-bootstrap", "--output", "json")
@@ -154,6 +180,7 @@ def envs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Env, Env]]:
         source.register_model(seed=1)
         yield source, target
     finally:
+        PLATFORMS_UP.discard(root / "state")
         for env in (source, target):
             env.opsctl("down", "--env", env.name, "--purge", "--yes", timeout=300)
 
@@ -172,7 +199,8 @@ def _champion(env: Env) -> dict:
     from mlflow import MlflowClient
 
     client = MlflowClient(tracking_uri=env.mlflow, registry_uri=env.mlflow)
-    version = client.get_model_version_by_alias(MODEL, "champion")
+    with mlflow_signed_in(env.credentials()):
+        version = client.get_model_version_by_alias(MODEL, "champion")
     return {"version": version.version, "tags": version.tags}
 
 
@@ -217,7 +245,13 @@ def test_create_verify_promote_history(envs, tmp_path: Path) -> None:
     assert champion["version"] == report["model_version"]
     assert champion["tags"]["opsctl.artifact_sha256"] == manifest["model"]["artifact_sha256"]
     assert champion["tags"]["opsctl.release_id"] == release
-    copied = Registry(target.mlflow, TARGET).download(MODEL, champion["version"], tmp_path)
+    # and says what it was trained on, as the source's does (lineage, training fingerprint)
+    source_tags = _champion(source)["tags"]
+    for key in ("data.source", "data.version", "training.fingerprint", "training.code_version"):
+        assert champion["tags"].get(key) == source_tags[key], key
+    copied = Registry(target.mlflow, TARGET, target.credentials()).download(
+        MODEL, champion["version"], tmp_path
+    )
     assert tree_sha256(copied) == manifest["model"]["artifact_sha256"]
 
     records = [r for r in _audit(target) if r["release_id"] == release]
@@ -313,3 +347,154 @@ def test_records_are_write_once_on_the_gateway(envs) -> None:
     manifest = store.get_manifest(release)
     with pytest.raises(OpsError, match="never rewritten"):
         store.put_manifest(manifest)
+
+
+_REHEARSAL = textwrap.dedent(
+    """
+    import pathlib
+    import sys
+    import time
+
+    import mlflow
+    import numpy as np
+    from prefect import flow, task
+    from sklearn.linear_model import LogisticRegression
+
+    ready, gate = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+
+    @task
+    def start_tracking() -> str:
+        mlflow.set_experiment("recovery-rehearsal")
+        with mlflow.start_run() as run:
+            mlflow.log_param("phase", "before")
+        return run.info.run_id
+
+    @task
+    def wait_for_the_gate() -> None:
+        ready.touch()
+        deadline = time.monotonic() + 180
+        while not gate.exists():
+            if time.monotonic() > deadline:
+                raise TimeoutError("the test never opened the gate")
+            time.sleep(0.2)
+
+    @task
+    def finish_tracking(run_id: str) -> str:
+        x = np.random.default_rng(0).normal(size=(50, 2))
+        model = LogisticRegression().fit(x, (x[:, 0] > 0).astype(int))
+        with mlflow.start_run(run_id=run_id):
+            mlflow.log_metric("after", 1.0)
+            info = mlflow.sklearn.log_model(
+                model, name="model", registered_model_name="recovery-rehearsal"
+            )
+        return info.registered_model_version
+
+    @flow(name="recovery-rehearsal")
+    def rehearsal() -> str:
+        run_id = start_tracking()
+        wait_for_the_gate()
+        return finish_tracking(run_id)
+
+    print(rehearsal())
+    """
+)
+
+
+def _terminate_backends(databases: list[str]) -> int:
+    """Close every server connection to ``databases`` (as a PostgreSQL restart or a
+    failover does); the number closed."""
+    import psycopg2
+
+    connection = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres")
+    connection.autocommit = True
+    with connection, connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = ANY(%s) AND pid <> pg_backend_pid()",
+            (databases,),
+        )
+        closed = cursor.fetchone()[0]
+    connection.close()
+    return closed
+
+
+def test_local_prod_runs_on_postgresql_and_recovers_from_terminated_connections(
+    envs, tmp_path: Path
+) -> None:
+    """MLflow and Prefect of the rehearsal keep their stores in PostgreSQL; a flow
+    that tracks to MLflow runs while every connection to both databases is closed
+    mid-run, and both servers carry on: the flow completes, its run and model are
+    in MLflow. A second ``up`` then creates and restarts nothing."""
+    _source, target = envs
+    databases = [
+        f"opsctl_test_{target.port_base}_mlflow",
+        f"opsctl_test_{target.port_base}_prefect",
+    ]
+    prefect = f"http://127.0.0.1:{target.port_base + 20}/api"
+    environ = {
+        **target.environ,
+        "PREFECT_API_URL": prefect,
+        "MLFLOW_TRACKING_URI": target.mlflow,
+        "MLFLOW_S3_ENDPOINT_URL": f"http://127.0.0.1:{target.port_base}",
+        "AWS_ACCESS_KEY_ID": target.secret("s3-access-key"),
+        "AWS_SECRET_ACCESS_KEY": target.secret("s3-secret-key"),
+        "PREFECT_HOME": str(tmp_path / "prefect-home"),
+        **signed_in_environ(target.state_dir),
+    }
+    ready, gate = tmp_path / "ready", tmp_path / "gate"
+    flow_run = subprocess.Popen(
+        [sys.executable, "-c", _REHEARSAL, str(ready), str(gate)],
+        env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 180
+        while not ready.exists() and flow_run.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert ready.exists(), flow_run.communicate(timeout=30)[1][-3000:]
+        assert _terminate_backends(databases) > 0, "no server held a connection to its database"
+        gate.touch()
+        out, err = flow_run.communicate(timeout=300)
+    finally:
+        flow_run.kill()
+    assert flow_run.returncode == 0, err[-3000:]
+    version = out.strip().splitlines()[-1]
+
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=target.mlflow, registry_uri=target.mlflow)
+    with mlflow_signed_in(target.credentials()):
+        model = client.get_model_version("recovery-rehearsal", version)
+        assert client.get_run(model.run_id).data.metrics["after"] == 1.0
+    runs = prefect_api(target.state_dir, target.port_base).flow_runs(
+        {"flows": {"name": {"any_": ["recovery-rehearsal"]}}}
+    )
+    assert [r["state_type"] for r in runs] == ["COMPLETED"]
+
+    # the stores are in the environment's own PostgreSQL databases, schemas migrated
+    import psycopg2
+
+    for database, table in zip(databases, ("registered_models", "flow_run"), strict=True):
+        with psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname=database) as db:
+            with db.cursor() as cursor:
+                cursor.execute("SELECT to_regclass(%s) IS NOT NULL", (table,))
+                assert cursor.fetchone()[0], f"{table} not in {database}"
+
+    again = target.json("up", "--env", TARGET, "--no-bootstrap")
+    assert again["changed"] is False and again["databases_created"] == []
+
+
+def test_a_deployment_schedule_on_postgresql_creates_runs(envs) -> None:
+    """Prefect's scheduler service inserts the scheduled runs of a deployment into
+    PostgreSQL (with SQLAlchemy 2.1 it failed every loop and no run was ever made)."""
+    _source, target = envs
+    api = prefect_api(target.state_dir, target.port_base)  # signed in, with CSRF tokens
+    flow_id = api._call("POST", "flows/", json={"name": "schedule-check"})
+    created = api._call("POST", "deployments/", json={
+        "name": "every-hour", "flow_id": flow_id["id"],
+        "schedules": [{"schedule": {"interval": 3600}, "active": True}]})  # fmt: skip
+    body = {"deployments": {"id": {"any_": [created["id"]]}}}
+    deadline, runs = time.monotonic() + 60, []
+    while not runs and time.monotonic() < deadline:
+        time.sleep(1)
+        runs = api.flow_runs(body)
+    assert runs and {r["state_type"] for r in runs} == {"SCHEDULED"}

@@ -67,6 +67,7 @@ def test_kaggle_without_credentials_says_how_to_set_them(monkeypatch, tmp_path: 
     for variable in ("KAGGLE_USERNAME", "KAGGLE_KEY", "KAGGLE_API_TOKEN"):
         monkeypatch.delenv(variable, raising=False)
     monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(tmp_path))
+    monkeypatch.setenv("HOME", str(tmp_path))
     with pytest.raises(sources.SourceError, match="KAGGLE_USERNAME"):
         sources.make_source("kaggle").fetch()
 

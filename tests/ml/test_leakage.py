@@ -69,10 +69,13 @@ def test_no_feature_matches_the_label(tables) -> None:
 
 def test_the_deal_own_outcome_fields_are_not_inputs(tables) -> None:
     assert not {"close_date", "close_value", "won"} & set(INPUT_COLUMNS)
+    fitted = PointInTimeFeatures().fit(tables=tables)
     rows = labelled_rows(tables.deals, AS_OF, tables.deals["close_date"].max())
-    leaky = rows.assign(close_value=1e9, close_date=pd.Timestamp("2030-01-01"))
+    assert "won" in rows.columns  # the label travels with the rows
+    # the transformer itself gets the outcome columns, with values far from the truth
+    leaky = rows.assign(close_value=1e9, close_date=pd.Timestamp("2030-01-01"), won=1 - rows["won"])
     pd.testing.assert_frame_equal(
-        _features(tables, tables.deals, rows), _features(tables, tables.deals, leaky)
+        fitted.transform(rows[list(INPUT_COLUMNS)]), fitted.transform(leaky)
     )
 
 

@@ -4,7 +4,6 @@ than the baselines; logging goes to a local MLflow (sqlite) store."""
 from __future__ import annotations
 
 import hashlib
-import math
 from pathlib import Path
 
 import mlflow
@@ -16,11 +15,13 @@ from ml.data import schema as s
 from ml.data.synthetic import GeneratorConfig, generate_csv_files
 from ml.features import CrmTables
 from ml.modeling.promotion import decide
-from ml.modeling.registry import register_and_gate
+from ml.modeling.pyfunc import load_pipeline
+from ml.modeling.registry import Logged, register_and_gate
 from ml.modeling.tracking import log_training
 from ml.modeling.train import train
-from ml.settings import PipelineSettings, PromotionMargins, TrainingSettings
+from ml.settings import PromotionMargins, TrainingSettings
 from ml.validation import validate_files
+from tests.ml.platform_settings import platform_settings
 
 FAST = TrainingSettings(trials=2, families=("logistic", "boosting"))
 
@@ -64,32 +65,20 @@ def test_evaluation_is_out_of_time_with_baselines(trained) -> None:
     assert trained.eval_metrics["roc_auc"] < 0.95  # no leakage-level scores
 
 
-def test_gate_rules() -> None:
-    margins = PromotionMargins(auc_over_baseline=0.01, brier_over_baseline=0.001)
-    base = {"b": {"roc_auc": 0.60, "brier": 0.230}}
-    good = {"roc_auc": 0.65, "brier": 0.220}
-    assert decide(good, base, None, margins).promote
-    tie = {"roc_auc": 0.605, "brier": 0.2299}
-    decision = decide(tie, base, None, margins)
-    assert not decision.promote and "does not beat baseline:b" in decision.reason
-    champion = {"roc_auc": 0.70, "brier": 0.200}
-    assert not decide(good, base, champion, margins, champion_version="1").promote
-    assert not decide({"roc_auc": math.nan, "brier": 0.1}, base, None, margins).promote
-
-
 def test_logging_registry_and_promotion(trained, tmp_path: Path, monkeypatch) -> None:
     uri = f"sqlite:///{tmp_path}/mlflow.db"
     monkeypatch.chdir(tmp_path)  # local artifacts land under tmp_path/mlruns
     mlflow.set_tracking_uri(uri)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    lenient = PipelineSettings(margins=PromotionMargins(0.0, -1.0, 0.0, -1.0))
+    lenient = platform_settings(margins=PromotionMargins(0.0, -1.0, 0.0, -1.0))
     data = {"version": "abc", "files": {"sales_pipeline.csv": {"sha256": "00"}}}
     run_id, model_uri = log_training(trained, run_name="training-2017-12", settings=lenient,
                                      data=data)  # fmt: skip
-    version, decision = register_and_gate(trained, model_uri, run_id, lenient)
+    logged = Logged(run_id, model_uri, "training-2017-12", data)
+    version, decision, baseline = register_and_gate(trained, logged, lenient)
     client = MlflowClient(uri)
     aliases = client.get_registered_model(lenient.registry.model_name).aliases
-    assert aliases["challenger"] == version and decision.promote
+    assert aliases["challenger"] == version and decision.promote and baseline is None
     assert aliases["champion"] == version
     run = client.get_run(run_id)
     assert run.data.tags["promotion.decision"] == "promoted"
@@ -106,21 +95,24 @@ def test_logging_registry_and_promotion(trained, tmp_path: Path, monkeypatch) ->
         "data",
     } <= artifacts
     # the same model again does not beat the champion by the strict margin
-    strict = PipelineSettings(margins=PromotionMargins(0.0, -1.0, 0.0, 0.0))
+    strict = platform_settings(margins=PromotionMargins(0.0, -1.0, 0.0, 0.0))
     run2, uri2 = log_training(trained, run_name="training-2017-12", settings=strict, data=data)
-    version2, decision2 = register_and_gate(trained, uri2, run2, strict)
+    logged2 = Logged(run2, uri2, "training-2017-12", data)
+    version2, decision2, baseline2 = register_and_gate(trained, logged2, strict)
     aliases = client.get_registered_model(strict.registry.model_name).aliases
     assert not decision2.promote and "champion" in decision2.reason
+    # the champion beats the baselines on these rows, so it stays and no baseline is served
+    assert baseline2 is None and not decision2.serve_baseline
     assert aliases["challenger"] == version2 and aliases["champion"] == version
     assert client.get_run(run2).data.tags["promotion.decision"] == "not promoted"
-    loaded = mlflow.sklearn.load_model(f"models:/{strict.registry.model_name}@champion")
+    loaded = load_pipeline(f"models:/{strict.registry.model_name}@champion")
     assert loaded.predict_proba(trained.eval_inputs.head(3)).shape == (3, 2)
 
 
 def test_no_signal_model_is_not_promoted() -> None:
     flat = train(_tables(0.0), FAST)
-    decision = decide(flat.eval_metrics, flat.baselines, None, PromotionMargins())
-    assert not decision.promote
+    decision = decide(flat.eval_metrics, flat.baselines, None, platform_settings().margins)
+    assert not decision.promote and decision.serve_baseline
 
 
 def test_field_importance_finds_the_planted_signal(trained) -> None:

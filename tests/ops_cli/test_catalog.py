@@ -111,3 +111,14 @@ def test_load_balancer_targets_match_the_catalog() -> None:
     catalog = load_catalog()
     assert catalog["serving"].ports["http"].lb_port == SERVICE_PORTS["api"]
     assert catalog["streamlit"].ports["http"].lb_port == SERVICE_PORTS["ui"]
+
+
+def test_optional_secret_placeholders_are_told_apart_from_required_ones() -> None:
+    from ops_cli.catalog.placeholders import placeholders_in, secret_reference
+
+    text = "${secret?alert-webhook-url} ${secret.s3-access-key} ${NOMAD_PORT_http} $${secret?x}"
+    names = placeholders_in(text)
+    assert names == {"secret?alert-webhook-url", "secret.s3-access-key"}
+    assert secret_reference("secret?alert-webhook-url") == ("alert-webhook-url", False)
+    assert secret_reference("secret.s3-access-key") == ("s3-access-key", True)
+    assert secret_reference("bind_host") is None

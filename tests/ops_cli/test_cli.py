@@ -98,12 +98,14 @@ def test_down_when_nothing_exists_is_a_quiet_success(environments_dir, tmp_path,
     assert json.loads(result.stdout)["stopped"] == []
 
 
-def test_down_purge_without_yes_asks_and_aborts(environments_dir, tmp_path) -> None:
-    (tmp_path / "env").mkdir()
-    (tmp_path / "env" / "keep.txt").write_text("data")
+def _down_purge(environments_dir, tmp_path, answer: str, *args: str):
+    folder = tmp_path / "env" / "local"  # an environment's folder, as opsctl made it
+    folder.mkdir(parents=True)
+    (folder / ".opsctl-state").write_text('{"environment": "local"}')
+    (folder / "keep.txt").write_text("data")
     result = subprocess.run(
-        [sys.executable, "-m", "ops_cli", "down", "--purge"],
-        input="n\n",
+        [sys.executable, "-m", "ops_cli", "down", "--purge", *args],
+        input=answer,
         capture_output=True,
         text=True,
         timeout=60,
@@ -113,5 +115,23 @@ def test_down_purge_without_yes_asks_and_aborts(environments_dir, tmp_path) -> N
             "OPSCTL_STATE_DIR": str(tmp_path / "env"),
         },
     )
+    return result, folder
+
+
+def test_down_purge_without_yes_asks_on_stderr_and_a_no_deletes_nothing(
+    environments_dir, tmp_path
+) -> None:
+    result, folder = _down_purge(environments_dir, tmp_path, "n\n")
     assert result.returncode == 1
-    assert (tmp_path / "env" / "keep.txt").read_text() == "data"
+    assert "Delete ALL data of environment 'local'" in result.stderr
+    assert "Delete ALL" not in result.stdout
+    assert (folder / "keep.txt").read_text() == "data"
+
+
+def test_a_question_leaves_the_json_document_alone_on_stdout(environments_dir, tmp_path) -> None:
+    result, folder = _down_purge(environments_dir, tmp_path, "y\n", "-o", "json")
+    assert result.returncode == 0, result.stderr
+    assert "Delete ALL data of environment 'local'" in result.stderr
+    assert json.loads(result.stdout)["purged"] is True
+    assert result.stdout.startswith("{"), "not even the prompt's space reaches stdout"
+    assert not folder.exists()

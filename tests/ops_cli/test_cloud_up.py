@@ -74,7 +74,11 @@ def staging(environments_dir: Path, tmp_path: Path, monkeypatch) -> tuple[Enviro
     env = open_environment(
         "staging",
         environments_dir=environments_dir,
-        environ={"OPSCTL_STATE_DIR": str(tmp_path / "state"), "OPSCTL_AWS__CERTIFICATE_ARN": CERT},
+        environ={
+            "OPSCTL_STATE_DIR": str(tmp_path / "state"),
+            "OPSCTL_AWS__CERTIFICATE_ARN": CERT,
+            "OPSCTL_SECRET_SERVING_API_KEY": "serving-key-from-ci",
+        },
     )
     monkeypatch.setattr(factory, "provisioner_for", lambda _env: FakeProvisioner(calls))
     monkeypatch.delenv("NOMAD_ADDR", raising=False)
@@ -180,4 +184,46 @@ def test_unconfirmed_workload_plan_deploys_nothing(staging, monkeypatch) -> None
     )
     with pytest.raises(OpsError, match="not confirmed"):
         operations.up(env, lambda _e: None, confirm_workloads=lambda _plans: False)
+    assert calls == []
+
+
+def test_up_of_a_provisioned_environment_raises_when_its_plan_is_declined(staging) -> None:
+    from ops_cli.errors import NotConfirmedError
+
+    env, calls = staging
+    with pytest.raises(NotConfirmedError, match="infrastructure plan was declined"):
+        operations.up_environment(
+            env,
+            lambda _event: None,
+            confirm_infra=lambda _plan: False,
+            confirm_workloads=None,
+            infra_progress=no_progress,
+        )
+    assert calls == ["infra-plan"]
+
+
+def test_planning_a_cluster_still_to_create_asks_no_cluster(staging) -> None:
+    from ops_cli import planning
+
+    env, calls = staging
+    shown: list[InfraPlan] = []
+    report = planning.plan(env, show_infra=shown.append)
+    assert shown and shown[0].adds == 3
+    assert report.jobs is None and report.changed
+    assert calls == ["infra-plan"]
+
+
+def test_down_of_a_provisioned_environment_declined_raises_and_destroys_nothing(staging) -> None:
+    from ops_cli.errors import NotConfirmedError
+
+    env, calls = staging
+    flow.store_outputs(env, OUTPUTS)
+    with pytest.raises(NotConfirmedError, match="nothing was destroyed"):
+        operations.down_environment(
+            env,
+            purge=False,
+            allow_prod_destroy=False,
+            confirm=lambda _q: False,
+            infra_progress=no_progress,
+        )
     assert calls == []

@@ -39,6 +39,7 @@ def test_variables_override_files_with_typed_values(environments_dir: Path) -> N
         "OPSCTL_STATE_DIR": "/tmp/somewhere",
         "OPSCTL_WORKLOADS__MLFLOW__ENABLED": "false",
         "OPSCTL_ENV": "ignored-reserved",
+        "OPSCTL_PROCESS_OWNER": "/state/local/data/streamlit#42",  # inherited by the app's opsctl
         "OPSCTL_SECRET_S3_ACCESS_KEY": "not-a-config-key",
     }
     config = load_environment("local", environments_dir, environ=environ)
@@ -104,13 +105,93 @@ def test_postgres_database_needs_host_and_user(environments_dir: Path) -> None:
         load_environment("local", environments_dir, environ={})
 
 
-@pytest.mark.parametrize("name", ["local", "local-prod", "nomad-dev", "staging", "prod"])
-def test_where_auth_is_required_the_service_and_the_app_get_the_key(
-    environments_dir: Path, name: str
+def test_an_aws_environment_name_too_long_for_aws_names_is_refused_at_load(
+    environments_dir: Path,
 ) -> None:
-    config = load_environment(name, environments_dir, environ={})
-    if not config.auth.required:
-        return
-    key = f"${{secret.{config.auth.api_key_secret}}}"
-    assert config.workloads["serving"].env["SERVING_API_KEY"] == key
-    assert config.workloads["streamlit"].env["CRM_SERVING_API_KEY"] == key
+    staging = (environments_dir / "staging.yaml").read_text()
+    fits, too_long = "staging-eu-west-1ab", "staging-eu-west-1abcd"  # 19 and 21 characters
+    for name in (fits, too_long):
+        (environments_dir / f"{name}.yaml").write_text(staging)
+
+    assert load_environment(fits, environments_dir, environ={}).name == fits
+    with pytest.raises(ConfigError) as caught:
+        load_environment(too_long, environments_dir, environ={})
+
+    message = str(caught.value)
+    assert f"{too_long}.yaml: name: environment '{too_long}'" in message
+    assert f"control load balancer 'crm-{too_long}-control' would have 33 characters" in message
+    assert "AWS allows 32" in message and "at most 20 characters" in message
+    assert caught.value.exit_code == 2
+
+
+def test_an_aws_environment_name_must_make_a_valid_rds_identifier(
+    environments_dir: Path,
+) -> None:
+    (environments_dir / "qa--eu.yaml").write_text((environments_dir / "staging.yaml").read_text())
+    with pytest.raises(ConfigError, match="RDS instance identifier 'crm-qa--eu' may not end"):
+        load_environment("qa--eu", environments_dir, environ={})
+
+
+def test_a_long_name_without_aws_is_not_limited_by_aws(environments_dir: Path) -> None:
+    name = "local-with-a-rather-long-name-for-a-laptop"
+    (environments_dir / f"{name}.yaml").write_text((environments_dir / "local.yaml").read_text())
+    assert load_environment(name, environments_dir, environ={}).aws is None
+
+
+def test_without_an_environments_folder_the_message_names_what_works(
+    tmp_path_factory: pytest.TempPathFactory,
+    environments_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ops_cli.config import loader
+
+    elsewhere = tmp_path_factory.mktemp("elsewhere")  # no environments/ in it or above
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.delenv("OPSCTL_ENVIRONMENTS_DIR", raising=False)
+    monkeypatch.setattr(loader, "INSTALL_ENVIRONMENTS", elsewhere / "not-installed")
+    with pytest.raises(ConfigError) as caught:
+        loader.find_environments_dir()
+    advice = f"{caught.value} {caught.value.hint}"
+    assert "OPSCTL_ENVIRONMENTS_DIR" in advice and str(elsewhere) in advice
+    assert "--environments-dir" not in advice  # no such option exists
+    # the advice works
+    monkeypatch.setenv("OPSCTL_ENVIRONMENTS_DIR", str(environments_dir))
+    assert loader.find_environments_dir() == environments_dir
+    assert load_environment("local").name == "local"
+
+
+def test_a_variable_naming_a_folder_without_base_yaml_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ops_cli.config import loader
+
+    monkeypatch.setenv("OPSCTL_ENVIRONMENTS_DIR", str(tmp_path))
+    with pytest.raises(ConfigError, match=f"OPSCTL_ENVIRONMENTS_DIR {tmp_path}: no base.yaml"):
+        loader.find_environments_dir()
+
+
+def test_variables_keep_a_text_fields_value_exactly_as_typed(environments_dir: Path) -> None:
+    typed = {
+        "OPSCTL_STORAGE__REGION": "no",  # YAML would make it False
+        "OPSCTL_DESCRIPTION": "'quoted' # not a comment: 0123",
+        "OPSCTL_REGISTRY__MODEL_NAME": "0123",  # YAML would make it 123
+        "OPSCTL_STORAGE__ENDPOINT_URL": '"http://127.0.0.1:1"',
+        "OPSCTL_REGISTRY__CHAMPION_ALIAS": "on",  # YAML would make it True
+        "OPSCTL_REGISTRY__CHALLENGER_ALIAS": "a: b",  # YAML would make it a mapping
+        "OPSCTL_NETWORK__BIND_HOST": "null",
+    }
+    config = load_environment("local", environments_dir, environ=typed)
+    assert config.storage.region == "no"
+    assert config.description == "'quoted' # not a comment: 0123"
+    assert config.registry.model_name == "0123"
+    assert config.storage.endpoint_url == '"http://127.0.0.1:1"'
+    assert config.registry.champion_alias == "on"
+    assert config.registry.challenger_alias == "a: b"
+    assert config.network.bind_host == "null"
+
+
+@pytest.mark.parametrize("value", ["", "  ", "state", "./state"])
+def test_an_empty_or_relative_state_dir_is_refused(environments_dir: Path, value: str) -> None:
+    with pytest.raises(ConfigError, match="OPSCTL_STATE_DIR: state_dir: ") as err:
+        load_environment("local", environments_dir, environ={"OPSCTL_STATE_DIR": value})
+    assert err.value.exit_code == 2

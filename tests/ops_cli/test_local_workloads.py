@@ -69,7 +69,7 @@ def test_postgres_password_is_filled_into_the_environment_only(environments_dir,
         if w.name == "mlflow"
     )
     assert mlflow.env["MLFLOW_BACKEND_STORE_URI"] == (
-        "postgresql://ops:p@ss@127.0.0.1:5432/mlflow?sslmode=prefer"
+        "postgresql+psycopg2://ops:p@ss@127.0.0.1:5432/mlflow?sslmode=prefer"
     )
     assert all("p@ss" not in arg for arg in mlflow.command)
 
@@ -97,27 +97,23 @@ def test_supervisor_config_round_trips_commands_and_environment(local_env, tmp_p
         local_env.config, local_env.catalog, local_env.paths, local_env.secrets
     )
     text = render_supervisor_conf(
-        workloads, socket_path=tmp_path / "s.sock", pid_file=tmp_path / "p", log_dir=tmp_path
+        workloads,
+        socket_path=tmp_path / "s.sock",
+        pid_file=tmp_path / "p",
+        log_dir=tmp_path,
+        data_dir=tmp_path / "data",
     )
     parser = configparser.RawConfigParser()
     parser.read_string(text.replace("%%", "%"))
     for workload in workloads:
         section = parser[f"program:{workload.name}"]
-        assert shlex.split(section["command"]) == list(workload.command)
+        launched = shlex.split(section["command"])
+        assert launched[launched.index("--") + 1 :] == list(workload.command)
+        assert str(workload.env_file) in launched
+        assert "environment" not in section  # each process's environment is in its file
         assert section["autostart"] == "false"
         assert section["autorestart"] == "true"
         assert section["stopasgroup"] == "true"
-
-
-def test_percent_signs_are_escaped_for_supervisord(local_env, tmp_path) -> None:
-    workloads = resolve_local_workloads(
-        local_env.config, local_env.catalog, local_env.paths, local_env.secrets
-    )
-    weird = workloads[0].__class__(**{**workloads[0].__dict__, "env": {"X": '50% "q"'}})
-    text = render_supervisor_conf(
-        [weird], socket_path=tmp_path / "s.sock", pid_file=tmp_path / "p", log_dir=tmp_path
-    )
-    assert 'X="50%% \\"q\\""' in text
 
 
 def test_config_display_masks_secrets(environments_dir, tmp_path) -> None:
@@ -141,7 +137,11 @@ def test_dependents_stop_before_what_they_depend_on(local_env, tmp_path) -> None
         local_env.config, local_env.catalog, local_env.paths, local_env.secrets
     )
     text = render_supervisor_conf(
-        workloads, socket_path=tmp_path / "s.sock", pid_file=tmp_path / "p", log_dir=tmp_path
+        workloads,
+        socket_path=tmp_path / "s.sock",
+        pid_file=tmp_path / "p",
+        log_dir=tmp_path,
+        data_dir=tmp_path / "data",
     )
     parser = configparser.RawConfigParser()
     parser.read_string(text.replace("%%", "%"))
@@ -160,3 +160,157 @@ def test_interpreter_is_this_python_under_one_stable_name() -> None:
 
     assert os.path.realpath(interpreter()) == os.path.realpath(sys.executable)
     assert interpreter().startswith(sys.prefix)  # the venv's own spelling, not the base one
+
+
+def test_a_process_gets_what_it_declares_and_the_allow_list_only(
+    local_env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    operator = {
+        "OPSCTL_SECRET_S3_SECRET_KEY": "operator-secret",
+        "OPSCTL_SECRET_SERVING_API_KEY": "operator-key",
+        "NOMAD_TOKEN": "nomad-token",
+        "AWS_SECRET_ACCESS_KEY": "operator-aws",
+        "AWS_SESSION_TOKEN": "operator-session",
+        "OPSCTL_NETWORK__PORT_BASE": "21000",
+        "KAGGLE_USERNAME": "kaggler",
+        "KAGGLE_KEY": "kaggle-key",
+        "HOME": "/home/operator",
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "TZ": "Europe/Paris",
+    }
+    for key, value in operator.items():
+        monkeypatch.setenv(key, value)
+    workloads = {
+        w.name: w
+        for w in resolve_local_workloads(
+            local_env.config, local_env.catalog, local_env.paths, local_env.secrets
+        )
+    }
+    generated = local_env.secrets.require("s3-secret-key")
+    for name, workload in workloads.items():
+        env = workload.env
+        leaked = {"NOMAD_TOKEN", "AWS_SESSION_TOKEN"} | {
+            k for k in env if k.startswith("OPSCTL_SECRET_")
+        }
+        assert leaked & set(env) == set(), name
+        assert "operator-aws" not in env.values() and "operator-secret" not in env.values()
+        assert {k: env[k] for k in ("HOME", "LANG", "LC_ALL", "TZ")} == {
+            k: operator[k] for k in ("HOME", "LANG", "LC_ALL", "TZ")
+        }, name
+        if "AWS_SECRET_ACCESS_KEY" in env:
+            assert env["AWS_SECRET_ACCESS_KEY"] == generated, name
+    assert workloads["prefect-worker"].env["KAGGLE_USERNAME"] == "kaggler"
+    assert workloads["prefect-worker"].env["KAGGLE_KEY"] == "kaggle-key"
+    assert "KAGGLE_KEY" not in workloads["evidently-ui"].env
+    # the app's `opsctl status` reads the same settings as the `up` that started it
+    assert workloads["streamlit"].env["OPSCTL_NETWORK__PORT_BASE"] == "21000"
+    assert "OPSCTL_NETWORK__PORT_BASE" not in workloads["evidently-ui"].env
+
+
+def test_the_worker_gets_every_variable_kagglehub_reads(local_env) -> None:
+    import re
+
+    from ml.data.kaggle_credentials import KAGGLE_CREDENTIALS
+
+    read = {
+        part for rule in KAGGLE_CREDENTIALS for part in rule if re.fullmatch(r"KAGGLE_\w+", part)
+    }
+    assert read, "the rules name no variable"
+    assert read <= set(local_env.catalog["prefect-worker"].pass_env)
+
+
+def test_a_missing_prometheus_leaves_only_the_metrics_and_alerts_workloads_out(
+    environments_dir, tmp_path, monkeypatch
+) -> None:
+    from ops_cli.scheduler.local.workload import missing_tools
+
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # only the venv's scripts remain
+    env = open_environment(
+        "local", environments_dir=environments_dir, environ={"OPSCTL_STATE_DIR": str(tmp_path)}
+    )
+    env.secrets.ensure_generated(env.local_secret_names())
+    missing = missing_tools(env.config, env.catalog)
+    assert set(missing) == {"metrics", "alerts"}
+    assert "'prometheus' is not installed: apt-get install prometheus" in missing["metrics"]
+    assert "apt-get install prometheus-alertmanager" in missing["alerts"]
+    names = [
+        w.name for w in resolve_local_workloads(env.config, env.catalog, env.paths, env.secrets)
+    ]
+    assert not {"metrics", "alerts"} & set(names) and {"serving", "mlflow", "storage"} <= set(names)
+
+
+def test_an_optional_secret_is_empty_when_unset_and_its_value_when_set(
+    environments_dir, tmp_path
+) -> None:
+    environ = {"OPSCTL_STATE_DIR": str(tmp_path / "s")}
+    env = open_environment("local", environments_dir=environments_dir, environ=environ)
+    env.secrets.ensure_generated(env.local_secret_names())
+    unset = {
+        w.name: w for w in resolve_local_workloads(env.config, env.catalog, env.paths, env.secrets)
+    }
+    assert {p.name: c for p, c, _ in unset["alerts"].files}["webhook-url"] == ""
+
+    environ["OPSCTL_SECRET_ALERT_WEBHOOK_URL"] = "http://127.0.0.1:9/hook"
+    env = open_environment("local", environments_dir=environments_dir, environ=environ)
+    workloads = resolve_local_workloads(env.config, env.catalog, env.paths, env.secrets)
+    alerts = next(w for w in workloads if w.name == "alerts")
+    assert {p.name: c for p, c, _ in alerts.files}["webhook-url"] == "http://127.0.0.1:9/hook"
+
+
+def test_the_optional_secret_follows_monitoring_webhook_url_secret(
+    environments_dir, tmp_path
+) -> None:
+    (environments_dir / "local.yaml").write_text("monitoring: {webhook_url_secret: team-hook}\n")
+    environ = {"OPSCTL_STATE_DIR": str(tmp_path / "s"), "OPSCTL_SECRET_TEAM_HOOK": "http://h/x"}
+    env = open_environment("local", environments_dir=environments_dir, environ=environ)
+    env.secrets.ensure_generated(env.local_secret_names())
+    workloads = resolve_local_workloads(env.config, env.catalog, env.paths, env.secrets)
+    alerts = next(w for w in workloads if w.name == "alerts")
+    assert {p.name: c for p, c, _ in alerts.files}["webhook-url"] == "http://h/x"
+
+
+def test_status_says_when_alerts_are_sent_nowhere(environments_dir, tmp_path) -> None:
+    from ops_cli.operations import alert_delivery_note
+
+    environ = {"OPSCTL_STATE_DIR": str(tmp_path / "s")}
+    env = open_environment("local", environments_dir=environments_dir, environ=environ)
+    note = alert_delivery_note(env)
+    assert note and "alerts are sent nowhere" in note
+    assert "OPSCTL_SECRET_ALERT_WEBHOOK_URL" in note and "Prometheus and Alertmanager" in note
+    environ["OPSCTL_SECRET_ALERT_WEBHOOK_URL"] = "http://127.0.0.1:9/hook"
+    env = open_environment("local", environments_dir=environments_dir, environ=environ)
+    assert alert_delivery_note(env) is None
+
+
+def test_the_service_runs_a_worker_per_core_the_environment_reserves(
+    environments_dir, tmp_path
+) -> None:
+    def serving_env(local_yaml: str) -> dict[str, str]:
+        (environments_dir / "local.yaml").write_text(local_yaml)
+        env = open_environment(
+            "local", environments_dir=environments_dir,
+            environ={"OPSCTL_STATE_DIR": str(tmp_path / "s")},
+        )  # fmt: skip
+        env.secrets.ensure_generated(env.local_secret_names())
+        workloads = resolve_local_workloads(env.config, env.catalog, env.paths, env.secrets)
+        return next(w for w in workloads if w.name == "serving").env
+
+    reserved = serving_env("workloads: {serving: {resources: {cores: 3, memory_mb: 2048}}}\n")
+    assert reserved["SERVING_WORKERS"] == "3"
+    assert reserved["SERVING_METRICS_DIR"].startswith(str(tmp_path / "s"))
+    # a CPU share: no count, and the service takes the cores it may run on
+    shared = serving_env(
+        "workloads: {serving: {resources: {cpu_mhz: 500, cores: null, memory_mb: 1024}}}\n"
+    )
+    assert "SERVING_WORKERS" not in shared
+
+
+@pytest.mark.parametrize("resources", ["{cores: null}", "{cpu_mhz: 500}"])
+def test_resources_take_either_a_cpu_share_or_cores(environments_dir, tmp_path, resources) -> None:
+    (environments_dir / "local.yaml").write_text(
+        f"workloads: {{serving: {{resources: {resources}}}}}\n"
+    )
+    with pytest.raises(ConfigError, match="cpu_mhz or cores"):
+        open_environment("local", environments_dir=environments_dir,
+                         environ={"OPSCTL_STATE_DIR": str(tmp_path / "s")})  # fmt: skip

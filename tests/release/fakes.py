@@ -17,9 +17,10 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from ops_cli.release.hashing import tree_sha256
+from ops_cli.release.registry import DESCRIPTION_TAGS
+from ops_cli.scheduler.abilities import DeployOutcome, RollbackPlan
 from ops_cli.scheduler.base import Health, WorkloadStatus
-from ops_cli.scheduler.nomad.abilities import DeployOutcome, RollbackPlan
-from ops_cli.scheduler.nomad.plan import JobPlan
+from ops_cli.scheduler.plan import JobPlan
 
 
 class FakeS3:
@@ -92,6 +93,10 @@ class FakeRegistry:
 
     def artifact_sha256(self, name: str, version: str) -> str:
         return artifact_hash(self.versions[version]["content"])
+
+    def description_tags(self, name: str, version: str) -> dict[str, str]:
+        tags = self.versions[version]["tags"]
+        return {k: tags[k] for k in DESCRIPTION_TAGS if k in tags}
 
     def download(self, name: str, version: str, folder: Path) -> Path:
         (folder / "model.pkl").write_bytes(self.versions[version]["content"])

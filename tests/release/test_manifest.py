@@ -1,6 +1,6 @@
 """The release bundle: its golden form, and hashes that do not drift.
 
-``OPSCTL_UPDATE_GOLDEN=1 pytest tests/release/test_manifest.py`` rewrites the
+``pytest tests/release/test_manifest.py --update-golden`` rewrites the
 golden file after an intended change of the format (commit it with the change).
 """
 
@@ -56,12 +56,12 @@ def sample() -> ReleaseManifest:
     )
 
 
-def test_manifest_matches_the_golden_file() -> None:
+def test_manifest_matches_the_golden_file(update_golden: bool) -> None:
     rendered = json.dumps(sample().model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
-    if os.environ.get("OPSCTL_UPDATE_GOLDEN") == "1":
+    if update_golden:
         GOLDEN.parent.mkdir(parents=True, exist_ok=True)
         GOLDEN.write_text(rendered)
-    assert GOLDEN.exists(), f"no golden file {GOLDEN}; run with OPSCTL_UPDATE_GOLDEN=1"
+    assert GOLDEN.exists(), f"no golden file {GOLDEN}; run pytest with --update-golden"
     assert rendered == GOLDEN.read_text()
 
 

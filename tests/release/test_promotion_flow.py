@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from ops_cli.catalog import load_catalog
-from ops_cli.config.models import EnvironmentConfig
 from ops_cli.environment import Environment
 from ops_cli.errors import ConfigError, OpsError
 from ops_cli.release import create, promotion, queries, records, verify
@@ -22,6 +21,7 @@ from ops_cli.release.records import Check
 from ops_cli.release.store import ReleaseStore
 from ops_cli.secrets import SecretStore
 from ops_cli.state import StatePaths
+from tests.conftest import environment_config
 from tests.release.fakes import FakeCluster, FakeRegistry, FakeS3, artifact_hash
 
 REPOSITORY = "ghcr.io/opsctl/crm-platform"
@@ -31,7 +31,7 @@ WORKLOADS = ["mlflow", "prefect-server", "prefect-worker"]
 
 
 def cluster_env(name: str, tmp_path: Path) -> Environment:
-    config = EnvironmentConfig.model_validate(
+    config = environment_config(
         {
             "name": name,
             "scheduler": "nomad",
@@ -66,7 +66,7 @@ class World:
             monkeypatch.setattr(module, "open_store", self.store, raising=False)
         for module in (create, promotion, verify):
             monkeypatch.setattr(module, "tracking_uri", lambda env, *_a, **_k: env.name)
-            monkeypatch.setattr(module, "Registry", lambda uri, _label: self.registries[uri])
+            monkeypatch.setattr(module, "Registry", lambda uri, *_: self.registries[uri])
         monkeypatch.setattr(
             Environment, "scheduler", lambda env, inspect_only=False: self.clusters[env.name]
         )
@@ -76,7 +76,7 @@ class World:
 
     def champion(self, content: bytes) -> str:
         registry = self.registries["staging"]
-        version = registry.add(content)
+        version = registry.add(content, dict(DESCRIBED))
         registry.set_alias(MODEL, "champion", version)
         return version
 
@@ -118,6 +118,14 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
     return World(tmp_path, monkeypatch)
 
 
+DESCRIBED = {
+    "kind": "baseline",
+    "family": "historical_win_rate",
+    "data": '{"source":"folder","version":"bf2809cf2490b049"}',
+    "promotion.reason": "no learned model beats the historical win rate on this data; ...",
+}
+
+
 def test_promotion_deploys_the_digest_copies_the_model_and_audits(world: World) -> None:
     release = world.release()
     report = promote(world.staging, world.prod, release, environ={})
@@ -126,6 +134,9 @@ def test_promotion_deploys_the_digest_copies_the_model_and_audits(world: World) 
     prod = world.registries["prod"]
     assert prod.aliases["champion"] == report.model_version
     assert prod.versions[report.model_version]["content"] == b"model-1"
+    # what the model is and was trained on travels with it: prod says what staging says
+    copied = prod.versions[report.model_version]["tags"]
+    assert {k: copied[k] for k in DESCRIBED} == DESCRIBED
     pinned = f"{REPOSITORY}:1.4.0@sha256:" + "a" * 64
     assert world.clusters["prod"].applied == [(w, pinned) for w in WORKLOADS]
     [record] = world.audit()
@@ -257,3 +268,43 @@ def test_cli_renders_tables_and_json(world: World) -> None:
         "promote", release, "--from", "staging", "--to", "prod", "--yes"
     )
     assert f"release {release}" in run("history", "--env", "prod")
+
+
+def test_the_plan_is_shown_before_the_question_and_a_no_changes_nothing(world: World) -> None:
+    from typer.testing import CliRunner
+
+    from ops_cli.cli.app import app
+    from ops_cli.errors import NotConfirmedError
+
+    release = world.release()
+    args = ["promote", release, "--from", "staging", "--to", "prod", "-o", "json"]
+    result = CliRunner().invoke(app, args, input="n\n")
+
+    assert isinstance(result.exception, NotConfirmedError)
+    question = f"Promote {release} from 'staging' to 'prod'?"
+    plan = result.stderr[: result.stderr.index(question)]
+    assert "Promotion plan" in plan and "version 1 (copied into the target's registry)" in plan
+    assert f"{REPOSITORY}@sha256:aaaa" in plan and "mlflow, prefect-server, prefect-worker" in plan
+    assert result.stdout == "", "the question and the plan go to stderr with -o json"
+    assert world.clusters["prod"].applied == [] and world.registries["prod"].versions == {}
+    assert world.audit() == [], "a declined promotion was never attempted"
+
+
+def test_a_confirmed_promotion_prints_one_json_document(world: World) -> None:
+    from typer.testing import CliRunner
+
+    from ops_cli.cli.app import app
+
+    release = world.release()
+    args = ["promote", release, "--from", "staging", "--to", "prod", "-o", "json"]
+    result = CliRunner().invoke(app, args, input="y\n", catch_exceptions=False)
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["result"] == "succeeded"
+    assert "Promote " in result.stderr and "Promotion plan" in result.stderr
+    assert world.registries["prod"].aliases["champion"]
+
+
+def test_a_promotion_to_the_same_environment_is_refused_by_the_core(world: World) -> None:
+    with pytest.raises(ConfigError, match="both 'staging'"):
+        promote(world.staging, world.staging, None, environ={})

@@ -1,14 +1,17 @@
-"""Batch scoring of a CSV of opportunities: rows are checked here first, valid rows are
-sent in chunks, and a chunk the service refuses is retried row by row so each bad
-row gets its own message while the others are still scored."""
+"""Batch scoring of a CSV of opportunities: rows are checked here first (against the
+agents and products of the served model's training data, when known), valid rows
+are sent in chunks, and a chunk the service refuses is retried row by row so each
+bad row gets its own message while the others are still scored."""
 
 from __future__ import annotations
 
+import csv
 import io
 from typing import Any
 
 import pandas as pd
 
+from ml.features.transformer import PRODUCT_FIXES
 from workloads.app.serving import DATE_FIELDS, OPPORTUNITY_FIELDS, Rejected, ServingClient
 
 REQUIRED = (*OPPORTUNITY_FIELDS, "engage_date")
@@ -20,7 +23,9 @@ class BatchFileError(ValueError):
 
 
 def read_batch(data: bytes) -> pd.DataFrame:
-    """The uploaded CSV as strings; raises BatchFileError naming what is wrong."""
+    """The uploaded CSV as strings, indexed by each row's line in the file (``line``:
+    the header is line 1, so the first row is line 2); raises BatchFileError naming
+    what is wrong."""
     try:
         frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -30,18 +35,54 @@ def read_batch(data: bytes) -> pd.DataFrame:
         raise BatchFileError(
             f"missing columns: {', '.join(missing)}; required: {', '.join(REQUIRED)}"
         )
+    if frame.empty:
+        raise BatchFileError("no rows under the header")
+    lines = record_lines(data)
+    # the reader and pandas agree on what a row is unless the file is unusual; row
+    # order then still names the row
+    frame.index = pd.Index(lines if len(lines) == len(frame) else range(2, len(frame) + 2))
+    frame.index.name = "line"
     return frame
 
 
-def row_error(row: dict[str, str]) -> str | None:
-    """Why a row cannot be sent, or None."""
+def record_lines(data: bytes) -> list[int]:
+    """The line each data row of CSV ``data`` starts on (1-based; blank lines are
+    skipped, as pandas skips them; a quoted field may span lines)."""
+    reader = csv.reader(io.StringIO(data.decode("utf-8-sig", errors="replace"), newline=""))
+    starts, start = [], 1
+    for record in reader:
+        if record:
+            starts.append(start)
+        start = reader.line_num + 1
+    return starts[1:]  # the header's line is not a row
+
+
+def row_error(row: dict[str, Any], choices: dict[str, list[str]] | None = None) -> str | None:
+    """Why a row cannot be sent, or None; ``choices`` are the served model's known
+    agents and products (``workloads.app.choices``)."""
     if not row.get("opportunity_id", "").strip():
         return "opportunity_id is empty"
+    if choices:
+        agent, product = row.get("sales_agent", "").strip(), row.get("product", "").strip()
+        if agent not in choices["agents"]:
+            return f"sales_agent '{agent}' is not an agent the served model was trained with"
+        if PRODUCT_FIXES.get(product, product) not in choices["products"]:
+            return f"product '{product}' is not one of {', '.join(choices['products'])}"
     for field in DATE_FIELDS:
         value = row.get(field, "").strip()
         if value and pd.isna(pd.to_datetime(value, errors="coerce", format="%Y-%m-%d")):
             return f"{field} '{value}' is not a date (YYYY-MM-DD)"
     return None
+
+
+def template(choices: dict[str, list[str]] | None, as_of: str) -> bytes:
+    """A one-row CSV of the columns the batch takes, filled with values the served
+    model knows (placeholders when its training data is not known)."""
+    agent = choices["agents"][0] if choices else "<sales agent>"
+    product = choices["products"][0] if choices else "<product>"
+    row = {"opportunity_id": "NEW-0001", "sales_agent": agent, "product": product,
+           "account": "", "deal_stage": "Engaging", "engage_date": as_of, "as_of_date": as_of}  # fmt: skip
+    return pd.DataFrame([row]).to_csv(index=False).encode()
 
 
 def payload(row: dict[str, str]) -> dict[str, Any]:
@@ -65,13 +106,15 @@ def _score(client: ServingClient, rows: list[dict[str, str]]) -> list[dict[str, 
     ]
 
 
-def score_batch(client: ServingClient, frame: pd.DataFrame) -> pd.DataFrame:
+def score_batch(
+    client: ServingClient, frame: pd.DataFrame, choices: dict[str, list[str]] | None = None
+) -> pd.DataFrame:
     """``frame`` with ``win_probability``, ``model_version`` and ``error`` per row.
 
     Raises ServiceDown when the service is unreachable (nothing is half-scored silently).
     """
-    records = frame.to_dict("records")
-    results: list[dict[str, Any]] = [{"error": row_error(r)} for r in records]
+    records = [{str(k): v for k, v in r.items()} for r in frame.to_dict("records")]
+    results: list[dict[str, Any]] = [{"error": row_error(r, choices)} for r in records]
     valid = [i for i, r in enumerate(results) if not r["error"]]
     for start in range(0, len(valid), CHUNK):
         chunk = valid[start : start + CHUNK]

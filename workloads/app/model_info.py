@@ -68,6 +68,26 @@ def _artifact(client: Any, run_id: str, path: str) -> Any:
         return json.loads(Path(local).read_text(encoding="utf-8"))
 
 
+def _view(client: Any, alias: str, version: Any) -> ModelView:
+    """What ``version`` says of itself; a version registered without a training run
+    here (a promoted copy) has its tags, and no metrics or run artifacts."""
+    run_id = version.run_id or ""
+    if not run_id:
+        return ModelView(alias, str(version.version), "", {}, tags=dict(version.tags or {}))
+    run = client.get_run(run_id)
+    features = _artifact(client, run_id, "features.json") or {}
+    return ModelView(
+        alias=alias,
+        version=str(version.version),
+        run_id=run_id,
+        metrics=metric_table(run.data.metrics),
+        calibration=_artifact(client, run_id, "plots/calibration_curve.json"),
+        features=list(features.get("features", [])),
+        importance=_artifact(client, run_id, "feature_importance.json"),
+        tags=dict(version.tags or {}),
+    )
+
+
 def load_model_views(url: str, model_name: str, aliases: tuple[str, ...]) -> list[ModelView]:
     """The versions holding ``aliases`` (missing aliases are skipped); raises MlflowDown."""
     check_mlflow(url)
@@ -83,18 +103,5 @@ def load_model_views(url: str, model_name: str, aliases: tuple[str, ...]) -> lis
             version = client.get_model_version_by_alias(model_name, alias)
         except MlflowException:
             continue
-        run = client.get_run(version.run_id)
-        features = _artifact(client, version.run_id, "features.json") or {}
-        views.append(
-            ModelView(
-                alias=alias,
-                version=str(version.version),
-                run_id=version.run_id,
-                metrics=metric_table(run.data.metrics),
-                calibration=_artifact(client, version.run_id, "plots/calibration_curve.json"),
-                features=list(features.get("features", [])),
-                importance=_artifact(client, version.run_id, "feature_importance.json"),
-                tags=dict(version.tags or {}),
-            )
-        )
+        views.append(_view(client, alias, version))
     return views

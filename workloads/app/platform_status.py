@@ -17,7 +17,7 @@ class StatusUnavailable(RuntimeError):
 def platform_status(settings: AppSettings, timeout_s: float = 30.0) -> list[dict[str, Any]]:
     """One dict per service (name, health, detail, endpoints, ...); raises
     StatusUnavailable with the reason when opsctl gives no answer."""
-    command = [*settings.opsctl, "status", "--env", settings.environment, "--output", "json"]
+    command = [*settings.opsctl, "status", "--env", settings.opsctl_env, "--output", "json"]
     try:
         done = subprocess.run(
             command, capture_output=True, text=True, timeout=timeout_s, check=False

@@ -3,7 +3,9 @@
 Contract: ``POST /predict`` with ``{"opportunities": [...]}`` answers
 ``{"request_id", "model": {"name", "version"}, "predictions": [{"opportunity_id",
 "win_probability"}]}``, or 422 with a message naming the field and row;
-``GET /version`` answers ``{"model_name", "model_version", "alias", "loaded_at"}``.
+``GET /version`` answers ``{"model_name", "model_version", "alias", "loaded_at", "kind",
+"family", "data", "note"}`` (``data``: what the model was trained on, or null; ``note``:
+set when a baseline serves).
 ``X-API-Key`` is sent when a key is configured.
 """
 
@@ -69,6 +71,12 @@ def _message(response: httpx.Response) -> str:
 
 
 def _describe(item: Any) -> str:
-    if isinstance(item, dict) and "loc" in item:
-        return f"{'.'.join(str(p) for p in item['loc'])}: {item.get('msg', '')}"
-    return str(item)
+    """One problem of a 422 as ``field: message``. The row's position in the request
+    is left out: the caller knows which row it sent (the Batch page sends a refused
+    chunk again one row at a time and names the row by its line in the file)."""
+    if not isinstance(item, dict) or "msg" not in item:
+        return str(item)
+    field = item.get("field") or ".".join(
+        str(p) for p in item.get("loc", [])[2:] if not isinstance(p, int)
+    )
+    return f"{field}: {item['msg']}" if field else str(item["msg"])

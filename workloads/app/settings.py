@@ -1,50 +1,62 @@
-"""Where the app finds the platform: environment variables first, then the platform's
-own discovery (``opsctl status --output json``) for the services' URLs.
+"""Where the app finds the platform: one model, read from ``CRM_*`` variables, then the
+platform's own discovery (``opsctl status --output json``) for the services' URLs.
 
 Variables: ``CRM_SERVING_URL``, ``CRM_SERVING_API_KEY`` (or ``OPSCTL_SECRET_SERVING_API_KEY``),
-``MLFLOW_TRACKING_URI``, ``CRM_REGISTRY_MODEL_NAME``, ``CRM_DATA_URL``,
-``CRM_MONITORING_URL``, ``CRM_EVIDENTLY_URL``, ``CRM_OPSCTL_ENV`` (default ``local``),
-``CRM_OPSCTL`` (the command that runs opsctl; default this interpreter's ``-m ops_cli``).
+``MLFLOW_TRACKING_URI``, ``CRM_REGISTRY__MODEL_NAME`` (and ``__CHAMPION_ALIAS``,
+``__CHALLENGER_ALIAS``), ``CRM_DATA_URL``, ``CRM_MONITORING_URL``, ``CRM_EVIDENTLY_URL``,
+``CRM_OPSCTL_ENV`` (default ``local``), ``CRM_OPSCTL`` (the command that runs opsctl;
+default this interpreter's ``-m ops_cli``). Empty values count as unset.
 """
 
 from __future__ import annotations
 
-import os
 import shlex
 import sys
-from dataclasses import dataclass
+from typing import Annotated, Any
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
+
+from workloads.settings import RegistryNames, WorkloadSettings, load
 
 
-@dataclass(frozen=True)
-class AppSettings:
-    """The app's view of the platform."""
+class AppSettings(WorkloadSettings):
+    """The app's view of the platform; a URL left unset is discovered."""
 
-    serving_url: str | None
-    api_key: str | None
-    mlflow_url: str | None
-    model_name: str
-    data_url: str | None
-    monitoring_url: str | None
-    evidently_url: str | None
-    environment: str
-    opsctl: tuple[str, ...]
+    model_config = SettingsConfigDict(
+        env_prefix="CRM_",
+        env_nested_delimiter="__",
+        env_ignore_empty=True,
+        populate_by_name=True,
+        frozen=True,
+        extra="forbid",
+    )
 
+    serving_url: str | None = None
+    api_key: str | None = Field(
+        None, validation_alias=AliasChoices("CRM_SERVING_API_KEY", "OPSCTL_SECRET_SERVING_API_KEY")
+    )
+    mlflow_url: str | None = Field(None, validation_alias="MLFLOW_TRACKING_URI")
+    registry: RegistryNames = RegistryNames()
+    data_url: str | None = None
+    monitoring_url: str | None = None
+    evidently_url: str | None = None
+    opsctl_env: str = "local"
+    opsctl: Annotated[tuple[str, ...], NoDecode] = (sys.executable, "-m", "ops_cli")
 
-def _env(name: str) -> str | None:
-    return os.environ.get(name) or None
+    @field_validator("opsctl", mode="before")
+    @classmethod
+    def _split_command(cls, value: Any) -> Any:
+        """``CRM_OPSCTL`` is a shell-quoted command line."""
+        return tuple(shlex.split(value)) if isinstance(value, str) else value
+
+    @property
+    def model_name(self) -> str:
+        """The registered model's name."""
+        return self.registry.model_name
 
 
 def load_settings() -> AppSettings:
-    """The settings from the process environment."""
-    command = _env("CRM_OPSCTL")
-    return AppSettings(
-        serving_url=_env("CRM_SERVING_URL"),
-        api_key=_env("CRM_SERVING_API_KEY") or _env("OPSCTL_SECRET_SERVING_API_KEY"),
-        mlflow_url=_env("MLFLOW_TRACKING_URI"),
-        model_name=_env("CRM_REGISTRY_MODEL_NAME") or "crm-win-probability",
-        data_url=_env("CRM_DATA_URL"),
-        monitoring_url=_env("CRM_MONITORING_URL"),
-        evidently_url=_env("CRM_EVIDENTLY_URL"),
-        environment=_env("CRM_OPSCTL_ENV") or "local",
-        opsctl=tuple(shlex.split(command)) if command else (sys.executable, "-m", "ops_cli"),
-    )
+    """The settings from the process environment; raises
+    :class:`workloads.settings.SettingsError` naming a variable whose value is refused."""
+    return load(AppSettings)

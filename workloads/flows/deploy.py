@@ -9,10 +9,16 @@ Deployments:
 - ``acquisition/acquisition``: acquisition alone, on demand;
 - ``monthly-processing/monthly``: each month on the 1st at 02:00 UTC;
 - ``training/monthly``: each month on the 1st at 04:00 UTC, after processing;
-- ``monitoring/monthly``: each month on the 1st at 06:00 UTC: drift and realised
-  performance of the previous month, alerts, cooled-down retraining.
+- ``monitoring/monthly``: each month on the 1st at 06:00 UTC: drift, estimated and
+  realised performance of the previous month, N-of-M rules, alerts, cooled-down retraining;
+- ``demo-replay/replay``: on demand (``opsctl demo replay``): generated months scored by
+  the prediction service and monitored month by month, with the monitoring settings.
 
-Settings reach the flows as deployment parameters, so a run shows what it used.
+Settings are read once, from ``PIPELINE_*`` and ``MONITORING_*`` variables
+(:mod:`workloads.flows.settings`, :mod:`workloads.monitoring.settings`; opsctl sets them
+from the environment's config), and reach every flow whole, as its ``settings``
+deployment parameter, so a run shows what it used. A value a model refuses stops the
+command with exit 2 and one line naming the variable.
 """
 
 from __future__ import annotations
@@ -23,135 +29,54 @@ import json
 import sys
 from typing import Any
 
+from workloads.flows.settings import PipelineSettings
+from workloads.monitoring.settings import MonitoringSettings
+from workloads.settings import SettingsError, load
+
 PROCESSING_CRON = "0 2 1 * *"
 TRAINING_CRON = "0 4 1 * *"
 MONITORING_CRON = "0 6 1 * *"
-MONITORING_NAMES = ("drift_share_threshold", "min_auc", "webhook_url_secret", "cooldown_days")
-MARGIN_NAMES = (
-    "auc_over_baseline",
-    "brier_over_baseline",
-    "auc_over_champion",
-    "brier_over_champion",
-)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
+    """``--pool`` (default ``platform``), and the pipeline's default run parameters
+    ``--source`` and ``--rows`` (required: opsctl passes the environment's)."""
     parser = argparse.ArgumentParser(prog="python -m workloads.flows.deploy")
     parser.add_argument("--pool", default="platform")
-    parser.add_argument("--data-url", required=True)
-    parser.add_argument("--model-name", default="crm-win-probability")
-    parser.add_argument("--champion-alias", default="champion")
-    parser.add_argument("--challenger-alias", default="challenger")
-    parser.add_argument("--quality-threshold", type=float, default=0.95)
-    parser.add_argument("--trials", type=int, default=20)
-    parser.add_argument("--source", default="synthetic")
-    parser.add_argument("--rows", type=int, default=8800)
-    parser.add_argument(
-        "--margin",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help=f"a promotion margin; names: {', '.join(MARGIN_NAMES)}",
-    )
-    parser.add_argument("--predictions-url", default="s3://prediction-logs")
-    parser.add_argument("--monitoring-url", default="s3://monitoring")
-    parser.add_argument(
-        "--monitoring",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help=f"a monitoring setting; names: {', '.join(MONITORING_NAMES)}",
-    )
+    parser.add_argument("--source", required=True)
+    parser.add_argument("--rows", type=int, required=True)
     return parser.parse_args(argv)
 
 
-def margins_from(pairs: list[str]) -> dict[str, float]:
-    """``["auc_over_baseline=0.01"]`` -> ``{"auc_over_baseline": 0.01}``; rejects unknown names."""
-    margins = {}
-    for pair in pairs:
-        name, _, value = pair.partition("=")
-        if name not in MARGIN_NAMES:
-            raise SystemExit(f"--margin {pair}: unknown name; allowed: {', '.join(MARGIN_NAMES)}")
-        margins[name] = float(value)
-    return margins
-
-
-def monitoring_from(pairs: list[str]) -> dict[str, float | str]:
-    """``["min_auc=0.55"]`` -> ``{"min_auc": 0.55}``; rejects unknown names."""
-    settings: dict[str, float | str] = {}
-    for pair in pairs:
-        name, _, value = pair.partition("=")
-        if name not in MONITORING_NAMES:
-            raise SystemExit(
-                f"--monitoring {pair}: unknown name; allowed: {', '.join(MONITORING_NAMES)}"
-            )
-        settings[name] = value if name == "webhook_url_secret" else float(value)
-    return settings
-
-
-def deployment_specs(args: argparse.Namespace) -> list[dict[str, Any]]:
-    """What to register: flow, deployment name, schedule and parameters."""
+def deployment_specs(
+    args: argparse.Namespace, pipeline: PipelineSettings, monitoring_settings: MonitoringSettings
+) -> list[dict[str, Any]]:
+    """What to register: per deployment a dict with ``flow``, ``name``, ``cron`` (None:
+    on demand) and ``parameters``; every flow's ``settings`` are the whole model."""
     from workloads.flows.acquisition import acquisition
     from workloads.flows.monitoring import monitoring
     from workloads.flows.pipeline import crm_pipeline
     from workloads.flows.processing import monthly_processing
+    from workloads.flows.replay import demo_replay
     from workloads.flows.scoring import deployment_spec as scoring_deployment
     from workloads.flows.training import training
 
-    registry = {
-        "model_name": args.model_name,
-        "champion_alias": args.champion_alias,
-        "challenger_alias": args.challenger_alias,
-        "trials": args.trials,
-        "margins": margins_from(args.margin),
-    }
+    run = {"source": args.source, "rows": args.rows}
     return [
-        {
-            "flow": crm_pipeline,
-            "name": "crm-pipeline",
-            "cron": None,
-            "parameters": {
-                "source": args.source,
-                "rows": args.rows,
-                "data_url": args.data_url,
-                "quality_threshold": args.quality_threshold,
-                **registry,
-            },
-        },
-        {
-            "flow": acquisition,
-            "name": "acquisition",
-            "cron": None,
-            "parameters": {"source": args.source, "rows": args.rows, "data_url": args.data_url},
-        },
-        {
-            "flow": monthly_processing,
-            "name": "monthly",
-            "cron": PROCESSING_CRON,
-            "parameters": {"data_url": args.data_url, "quality_threshold": args.quality_threshold},
-        },
-        {
-            "flow": training,
-            "name": "monthly",
-            "cron": TRAINING_CRON,
-            "parameters": {"data_url": args.data_url, **registry},
-        },
-        {
-            "flow": monitoring,
-            "name": "monthly",
-            "cron": MONITORING_CRON,
-            "parameters": {
-                "data_url": args.data_url,
-                "predictions_url": args.predictions_url,
-                "monitoring_url": args.monitoring_url,
-                "model_name": args.model_name,
-                "champion_alias": args.champion_alias,
-                "training_deployment": "training/monthly",
-                **monitoring_from(args.monitoring),
-            },
-        },
-        scoring_deployment(args),
-    ]
+        {"flow": crm_pipeline, "name": "crm-pipeline", "cron": None,
+         "parameters": {**run, "settings": pipeline}},
+        {"flow": acquisition, "name": "acquisition", "cron": None,
+         "parameters": {**run, "settings": pipeline}},
+        {"flow": monthly_processing, "name": "monthly", "cron": PROCESSING_CRON,
+         "parameters": {"settings": pipeline}},
+        {"flow": training, "name": "monthly", "cron": TRAINING_CRON,
+         "parameters": {"settings": pipeline}},
+        {"flow": monitoring, "name": "monthly", "cron": MONITORING_CRON,
+         "parameters": {"settings": monitoring_settings}},
+        {"flow": demo_replay, "name": "replay", "cron": None,
+         "parameters": {"settings": monitoring_settings}},
+        scoring_deployment(pipeline),
+    ]  # fmt: skip
 
 
 def ensure_pool(name: str) -> None:
@@ -164,13 +89,22 @@ def ensure_pool(name: str) -> None:
         client.create_work_pool(WorkPoolCreate(name=name, type="process"))
 
 
-def register(args: argparse.Namespace) -> list[dict[str, Any]]:
-    """Create or update every deployment on ``args.pool``; returns what was registered."""
+def register(
+    args: argparse.Namespace,
+    pipeline: PipelineSettings | None = None,
+    monitoring_settings: MonitoringSettings | None = None,
+) -> list[dict[str, Any]]:
+    """Create or update every deployment on ``args.pool`` with ``pipeline`` and
+    ``monitoring_settings`` (default: the variables'); returns per deployment a dict with
+    ``deployment``, ``id``, ``schedule`` and ``pool``. Raises SettingsError naming a
+    variable whose value is refused."""
     from prefect.deployments.runner import EntrypointType
 
+    pipeline = pipeline or load(PipelineSettings)
+    monitoring_settings = monitoring_settings or load(MonitoringSettings)
     ensure_pool(args.pool)
     registered = []
-    for spec in deployment_specs(args):
+    for spec in deployment_specs(args, pipeline, monitoring_settings):
         deployment = spec["flow"].to_deployment(
             name=spec["name"],
             cron=spec["cron"],
@@ -192,8 +126,14 @@ def register(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Register the deployments and print them as JSON; a refused setting exits 2."""
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    print(json.dumps({"deployments": register(args)}, indent=2))
+    try:
+        pipeline, monitoring_settings = load(PipelineSettings), load(MonitoringSettings)
+    except SettingsError as exc:
+        print(f"workloads.flows.deploy: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    print(json.dumps({"deployments": register(args, pipeline, monitoring_settings)}, indent=2))
 
 
 if __name__ == "__main__":

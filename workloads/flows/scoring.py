@@ -21,7 +21,6 @@ Writes, under ``<data_url>/scores/<version>/<YYYY-MM>/``:
 
 from __future__ import annotations
 
-import argparse
 from typing import Any
 
 import pandas as pd
@@ -31,10 +30,12 @@ from sklearn.pipeline import Pipeline
 from ml import storage
 from ml.data import schema as s
 from ml.features import INPUT_COLUMNS, CrmTables
+from ml.modeling.batch import batch_scores
+from ml.modeling.compiled import Served
 from ml.runs import load_tables
 from ml.snapshots import month_end
 from workloads.flows.runtime import month_run_name, rename_run, resolve, storage_task
-from workloads.flows.settings import pipeline_settings
+from workloads.flows.settings import PipelineSettings, resolved
 
 MIN_WINS = 5
 LEVELS = ("sales_agent", "manager", "regional_office")
@@ -58,17 +59,24 @@ def expected_deal_values(tables: CrmTables, as_of: pd.Timestamp) -> pd.DataFrame
     )
 
 
-def score_open_deals(tables: CrmTables, as_of: pd.Timestamp, model: Pipeline) -> pd.DataFrame:
-    """One row per deal open at ``as_of``, scored by the fitted pipeline ``model``."""
+def score_open_deals(
+    tables: CrmTables, as_of: pd.Timestamp, model: Pipeline | Served
+) -> pd.DataFrame:
+    """One row per deal open at ``as_of``, scored by ``model``'s compiled model, as the
+    prediction service scores (``ml.modeling.batch.batch_scores``: checked against the
+    fitted pipeline first, the pipeline itself when it cannot be used). ``scores.attrs``
+    holds the compiled model's status under ``compiled``."""
+    served = model if isinstance(model, Served) else Served(model)
     deals = tables.deals[tables.deals["deal_stage"].isin(s.OPEN_STAGES)].copy()
     deals["as_of_date"] = as_of
     inputs = deals[list(INPUT_COLUMNS)].reset_index(drop=True)
     scores = inputs.copy()
-    scores["win_probability"] = model.predict_proba(inputs)[:, 1] if len(inputs) else []
+    scores["win_probability"], status = batch_scores(served, inputs)
     teams = tables.teams.set_index("sales_agent")[["manager", "regional_office"]]
     scores = scores.join(teams, on="sales_agent")
     scores = scores.join(expected_deal_values(tables, as_of), on="product")
     scores["expected_value"] = scores["win_probability"] * scores["expected_deal_value"]
+    scores.attrs["compiled"] = status
     return scores
 
 
@@ -89,14 +97,19 @@ def pipeline_value(scores: pd.DataFrame) -> pd.DataFrame:
 
 
 def score_month(
-    data_url: str, version: str, month: str, model: Pipeline, model_name: str, model_version: str
+    data_url: str,
+    version: str,
+    month: str,
+    model: Pipeline | Served,
+    model_name: str,
+    model_version: str,
 ) -> dict[str, Any]:
     """Score ``month``'s snapshot of raw ``version`` and write the three outputs."""
     as_of = month_end(month)
     tables = load_tables(data_url, version, month)
-    scores = score_open_deals(tables, as_of, model).assign(
-        model_name=model_name, model_version=model_version
-    )
+    scored = score_open_deals(tables, as_of, model)
+    compiled = scored.attrs["compiled"]
+    scores = scored.assign(model_name=model_name, model_version=model_version)
     values = pipeline_value(scores)
     target = storage.join(data_url, "scores", version, month)
     storage.write_parquet(storage.join(target, "scores.parquet"), scores)
@@ -111,23 +124,27 @@ def score_month(
         "expected_pipeline_value": float(total["expected_value"].sum()),
         "pipeline_value": float(total["deal_value"].sum()),
         "value_basis": scores["value_basis"].value_counts().to_dict(),
+        "compiled": compiled,
         "url": target,
     }
     storage.write_json(storage.join(target, "summary.json"), summary)
     return summary
 
 
-def load_champion(name: str, alias: str) -> tuple[Pipeline, str]:
-    """The fitted pipeline the alias points to (``MLFLOW_TRACKING_URI``), and its version."""
-    import mlflow.sklearn
+def load_champion(name: str, alias: str) -> tuple[Served, str]:
+    """The fitted pipeline the alias points to (``MLFLOW_TRACKING_URI``) with its compiled
+    model, and its version."""
     from mlflow import MlflowClient
 
+    from ml.modeling.pyfunc import load_served
+
     version = str(MlflowClient().get_model_version_by_alias(name, alias).version)
-    return mlflow.sklearn.load_model(f"models:/{name}/{version}"), version
+    return load_served(f"models:/{name}/{version}"), version
 
 
 @storage_task
 def score(url: str, version: str, month: str, name: str, alias: str) -> dict[str, Any]:
+    """Score ``month`` with the model ``name@alias`` points to; returns :func:`score_month`'s summary."""
     model, model_version = load_champion(name, alias)
     return score_month(url, version, month, model, name, model_version)
 
@@ -136,37 +153,32 @@ def score(url: str, version: str, month: str, name: str, alias: str) -> dict[str
 def batch_scoring(
     month: str | None = None,
     version: str | None = None,
-    data_url: str | None = None,
-    model_name: str | None = None,
-    champion_alias: str | None = None,
+    settings: PipelineSettings | None = None,
 ) -> dict[str, Any]:
-    """Score every open deal of ``month`` (default: the data's last) with the
-    ``champion_alias`` model and write scores and expected pipeline value."""
-    settings = pipeline_settings(
-        data_url_value=data_url, model_name=model_name, champion_alias=champion_alias
-    )
+    """Score every open deal of ``month`` (default: the data's last) with the model
+    the champion alias points to and write scores and expected pipeline value; returns
+    :func:`score_month`'s summary."""
+    settings = resolved(settings)
     version, month = resolve(settings.data_url, version, month)
     rename_run(f"scoring-{month}")
     registry = settings.registry
     summary = score(settings.data_url, version, month, registry.model_name, registry.champion_alias)
+    compiled = summary["compiled"]
+    how = compiled.get("runtime") if compiled["used"] else f"pipeline: {compiled['problem']}"
     get_run_logger().info(
-        "month %s: %d open deals, expected pipeline value %.0f of %.0f (model v%s)",
+        "month %s: %d open deals, expected pipeline value %.0f of %.0f (model v%s, scored by %s)",
         month, summary["open_deals"], summary["expected_pipeline_value"],
-        summary["pipeline_value"], summary["model"]["version"],
+        summary["pipeline_value"], summary["model"]["version"], how,
     )  # fmt: skip
     return summary
 
 
-def deployment_spec(args: argparse.Namespace) -> dict[str, Any]:
+def deployment_spec(settings: PipelineSettings) -> dict[str, Any]:
     """The ``batch-scoring/monthly`` deployment for ``workloads.flows.deploy``:
     the 1st of each month at 05:00 UTC, after training."""
     return {
         "flow": batch_scoring,
         "name": "monthly",
         "cron": SCORING_CRON,
-        "parameters": {
-            "data_url": args.data_url,
-            "model_name": args.model_name,
-            "champion_alias": args.champion_alias,
-        },
+        "parameters": {"settings": settings},
     }

@@ -1,16 +1,12 @@
-"""Breaches, alerts and the cooled-down retraining trigger.
+"""Alerts and the cooled-down retraining trigger.
 
-A run breaches when any of these holds:
-
-- the share of drifted monitored columns reaches ``drift_share_threshold``;
-- the predicted probability drifted from the reference;
-- a month of predictions with at least ``min_labelled`` closed deals has a realised
-  ROC-AUC below ``min_auc``.
-
-On a breach the alert goes to the log and, when the webhook secret is set, to the
-webhook as Slack-compatible JSON ``{"text": ...}``; then the training deployment is
-run unless a retraining was started less than ``cooldown_days`` ago (the time of the
-last start is kept in storage, so it holds across runs and workers).
+An alert is raised when a rule starts firing (``workloads.monitoring.triggers``). It
+goes to the run's log; to the webhook named by the ``webhook_url_secret`` setting as
+Slack-compatible JSON ``{"text": ...}`` when that secret is set; as tags on the
+champion's model version in MLflow (``monitoring.alert``, ``monitoring.alert_month``,
+``monitoring.alert_rules``); and to monitoring storage, where the app lists it. Then the
+training deployment is run unless monitoring started one less than ``cooldown_days``
+ago (the time of the last start is kept in storage, so it holds across runs and workers).
 """
 
 from __future__ import annotations
@@ -23,40 +19,45 @@ import httpx
 
 from ml import storage
 from workloads.monitoring.settings import MonitoringSettings
+from workloads.monitoring.triggers import Trigger
+
+GENERATED = "replayed months: generated data, not the CRM's"
 
 
-def breaches(
-    drift: dict[str, Any] | None, performance: list[dict[str, Any]], settings: MonitoringSettings
-) -> list[str]:
-    """Why this run breaches its thresholds, one sentence each (empty: no breach)."""
-    reasons = []
-    if drift and drift["share"] >= settings.drift_share_threshold:
-        reasons.append(
-            f"data drift: {len(drift['drifted_columns'])} monitored columns drifted "
-            f"({', '.join(drift['drifted_columns'])}), share {drift['share']:.2f} "
-            f">= {settings.drift_share_threshold}"
-        )
-    if drift and drift["prediction_drifted"]:
-        reasons.append(
-            f"prediction drift: win_probability moved from the reference "
-            f"(score {drift['prediction_score']})"
-        )
-    for month in performance:
-        auc = month.get("roc_auc")
-        if auc is not None and auc < settings.min_auc:
-            reasons.append(
-                f"realised ROC-AUC {auc:.3f} of {month['month']} predictions "
-                f"({month['labelled']} closed deals) < {settings.min_auc}"
-            )
-    return reasons
-
-
-def alert_text(month: str, model: str, reasons: list[str], retraining: dict[str, Any]) -> str:
-    """The alert as one message for people."""
-    lines = [f"CRM model monitoring {month}: {model} breached its thresholds"]
-    lines += [f"- {reason}" for reason in reasons]
+def alert_text(
+    month: str,
+    model: str,
+    fired: list[Trigger],
+    retraining: dict[str, Any],
+    generated: bool = False,
+) -> str:
+    """The alert as one message for people: which rules, months and segments."""
+    title = f"CRM model monitoring {month}: {model}: {len(fired)} rule(s) started firing"
+    lines = [title + (f" ({GENERATED})" if generated else "")]
+    lines += [f"- {trigger.describe()}" for trigger in fired]
     lines.append(f"retraining: {retraining['status']} ({retraining['detail']})")
     return "\n".join(lines)
+
+
+def tag_champion(model_name: str, version: str, alert: dict[str, Any]) -> str:
+    """Tag model version ``version`` with the alert (MLflow from ``MLFLOW_TRACKING_URI``
+    and its standard credential variables); returns what happened, never raises."""
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    tags = {
+        "monitoring.alert": alert["text"][:4900],  # MLflow caps tag values at 5,000 characters
+        "monitoring.alert_month": alert["month"],
+        "monitoring.alert_rules": ",".join(t["rule"] for t in alert["triggers"]),
+        "monitoring.alert_at": alert["raised_at"],
+    }
+    try:
+        client = MlflowClient()
+        for key, value in tags.items():
+            client.set_model_version_tag(model_name, version, key, value)
+    except (MlflowException, OSError) as exc:
+        return f"failed: {type(exc).__name__}: {exc}"
+    return f"tagged {model_name} v{version}"
 
 
 def send_webhook(url: str | None, text: str, timeout_s: float = 10.0) -> str:
@@ -122,12 +123,12 @@ def run_training_deployment(name: str) -> str:
     from prefect.deployments import run_deployment
 
     flow_run = run_deployment(name=name, timeout=0, as_subflow=False, tags=["monitoring"])
-    return str(flow_run.id)
+    return str(flow_run.id)  # type: ignore[union-attr]  # called from sync code: not a coroutine
 
 
 def record_alert(settings: MonitoringSettings, alert: dict[str, Any]) -> str:
     """Keep ``alert`` in monitoring storage for the app; returns its URL."""
     stamp = alert["raised_at"].replace(":", "").replace("+", "Z")
-    url = storage.join(settings.monitoring_url, "alerts", f"{alert['month']}-{stamp}.json")
+    url = storage.join(settings.output_url, "alerts", f"{alert['month']}-{stamp}.json")
     storage.write_json(url, alert)
     return url

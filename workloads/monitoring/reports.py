@@ -14,66 +14,63 @@ from typing import Any
 
 import pandas as pd
 
-CATEGORICAL = ("sales_agent", "product", "account", "deal_stage")
-NUMERICAL = ("days_open",)
-PREDICTION = "win_probability"
-TARGET = "won"
+from workloads.monitoring.columns import (
+    CATEGORICAL,
+    NUMERICAL,
+    PREDICTION,
+    TARGET,
+    computable_columns,
+    monitored_frame,
+)
 
 
 @dataclass(frozen=True)
 class DriftResult:
-    """What the drift report found, and its Evidently snapshot."""
+    """What the drift report found, and its Evidently snapshot.
 
-    share: float
+    ``share`` is the share of drifted columns among those that could be judged
+    (None when none could); ``not_computable`` names the others with the reason.
+    """
+
+    share: float | None
     drifted: list[str]
     scores: dict[str, float]
+    not_computable: dict[str, str]
     prediction_drifted: bool
     prediction_score: float | None
     snapshot: Any = field(repr=False, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
+        """The result as stored: ``share`` (rounded), ``drifted_columns``, ``column_scores``,
+        ``not_computable``, ``prediction_drifted``, ``prediction_score``."""
         return {
-            "share": round(self.share, 6),
+            "share": None if self.share is None else round(self.share, 6),
             "drifted_columns": self.drifted,
             "column_scores": self.scores,
+            "not_computable": self.not_computable,
             "prediction_drifted": self.prediction_drifted,
             "prediction_score": self.prediction_score,
         }
 
 
-def monitored_frame(rows: pd.DataFrame) -> pd.DataFrame:
-    """The monitored columns of scored rows (inputs, ``as_of_date``, ``win_probability``)."""
-    days = (pd.to_datetime(rows["as_of_date"]) - pd.to_datetime(rows["engage_date"])).dt.days
-    frame = pd.DataFrame(
-        {c: rows[c].astype("string").fillna("(none)") for c in CATEGORICAL if c in rows}
-    )
-    if "deal_stage" not in frame:
-        frame["deal_stage"] = "(none)"
-    frame["days_open"] = days.astype(float)
-    frame[PREDICTION] = rows[PREDICTION].astype(float).to_numpy()
-    if TARGET in rows:
-        frame[TARGET] = rows[TARGET].to_numpy()
-    return frame.reset_index(drop=True)
-
-
-def _definition(with_target: bool):
+def _definition(columns: list[str], with_target: bool):
     from evidently import BinaryClassification, DataDefinition
 
     classification = (
         [BinaryClassification(target=TARGET, prediction_probas=PREDICTION)] if with_target else None
     )
     return DataDefinition(
-        categorical_columns=list(CATEGORICAL),
-        numerical_columns=[*NUMERICAL, PREDICTION],
+        categorical_columns=[c for c in CATEGORICAL if c in columns],
+        numerical_columns=[*(c for c in NUMERICAL if c in columns), PREDICTION],
         classification=classification,
     )
 
 
-def _dataset(frame: pd.DataFrame, with_target: bool = False):
+def _dataset(frame: pd.DataFrame, columns: list[str], with_target: bool = False):
     from evidently import Dataset
 
-    columns = [*CATEGORICAL, *NUMERICAL, PREDICTION] + ([TARGET] if with_target else [])
-    return Dataset.from_pandas(frame[columns], data_definition=_definition(with_target))
+    selected = [*columns, PREDICTION] + ([TARGET] if with_target else [])
+    return Dataset.from_pandas(frame[selected], data_definition=_definition(columns, with_target))
 
 
 def _metrics(snapshot: Any) -> list[tuple[str, dict[str, Any], Any]]:
@@ -92,30 +89,34 @@ def _beyond(config: dict[str, Any], value: float) -> bool:
 
 
 def drift_report(
-    current: pd.DataFrame, reference: pd.DataFrame, month_end: pd.Timestamp, threshold: float
+    now: pd.DataFrame, before: pd.DataFrame, month_end: pd.Timestamp, threshold: float
 ) -> DriftResult:
-    """Data drift of the monitored columns and drift of the predicted probability."""
+    """Data drift of the monitored columns that can be judged and drift of the predicted
+    probability, between two monitored frames (``columns.monitored_frame``) of the month
+    and of the reference.
+
+    Never fails for an empty or constant column: it is reported as not computable.
+    """
     from evidently import Report
     from evidently.metrics import ValueDrift
     from evidently.presets import DataDriftPreset
 
-    columns = [*CATEGORICAL, *NUMERICAL]
-    report = Report(
-        [DataDriftPreset(columns=columns, drift_share=threshold), ValueDrift(column=PREDICTION)]
-    )
-    snapshot = report.run(
-        _dataset(monitored_frame(current)),
-        _dataset(monitored_frame(reference)),
-        timestamp=month_end,
+    columns, skipped = computable_columns(now, before)
+    metrics: list[Any] = [ValueDrift(column=PREDICTION)]
+    if columns:
+        metrics.insert(0, DataDriftPreset(columns=columns, drift_share=threshold))
+    snapshot = Report(metrics).run(
+        _dataset(now, columns), _dataset(before, columns), timestamp=month_end
     )
     found = _metrics(snapshot)
-    count = next(v for kind, c, v in found if kind == "DriftedColumnsCount")
+    count = next((v for kind, c, v in found if kind == "DriftedColumnsCount"), None)
     drift = {c["column"]: (c, float(v)) for kind, c, v in found if kind == "ValueDrift"}
     prediction_config, prediction_score = drift[PREDICTION]
     return DriftResult(
-        share=float(count["share"]),
+        share=float(count["share"]) if count is not None else None,
         drifted=[col for col in columns if col in drift and _beyond(*drift[col])],
         scores={col: round(drift[col][1], 6) for col in columns if col in drift},
+        not_computable=skipped,
         prediction_drifted=_beyond(prediction_config, prediction_score),
         prediction_score=round(prediction_score, 6),
         snapshot=snapshot,
@@ -130,7 +131,7 @@ def performance_report(rows: pd.DataFrame, month_end: pd.Timestamp) -> Any:
     labelled = monitored_frame(rows.dropna(subset=[TARGET]))
     labelled[TARGET] = labelled[TARGET].astype(int)
     return Report([ClassificationPreset()]).run(
-        _dataset(labelled, with_target=True), None, timestamp=month_end
+        _dataset(labelled, [], with_target=True), None, timestamp=month_end
     )
 
 
@@ -142,9 +143,11 @@ def _s3_endpoint_for_fsspec(url: str) -> None:
         os.environ["AWS_ENDPOINT_URL_S3"] = endpoint
 
 
-def save_snapshots(workspace_url: str, project_name: str, runs: dict[str, Any]) -> list[str]:
+def save_snapshots(
+    workspace_url: str, project_name: str, runs: dict[str, Any], description: str
+) -> list[str]:
     """Add each snapshot of ``runs`` (name -> snapshot) to project ``project_name``
-    (created when missing); returns the snapshot ids."""
+    (created with ``description`` when missing); returns the snapshot ids."""
     from evidently.ui.workspace import Workspace
 
     _s3_endpoint_for_fsspec(workspace_url)
@@ -152,6 +155,6 @@ def save_snapshots(workspace_url: str, project_name: str, runs: dict[str, Any]) 
     found = workspace.search_project(project_name)
     project = found[0] if found else workspace.create_project(project_name)
     if not found:
-        project.description = "Monthly drift and realised performance of the champion model"
+        project.description = description
         project.save()
     return [str(workspace.add_run(project.id, snap, name=name).id) for name, snap in runs.items()]

@@ -1,8 +1,9 @@
 """The FastAPI application: routes, error handlers, metrics middleware, lifespan.
 
 ``create_app(settings, source)`` builds one; its lifespan starts the model
-refresher and the prediction log, and on shutdown writes every buffered
-prediction before the process exits.
+refresher (and waits, at most ``FIRST_CHECK_WAIT_S``, for its first check) and the prediction log (which first uploads what earlier runs left in
+the spool), and on shutdown uploads what the spool holds, within
+``settings.drain_s``; what is left then waits in the spool for the next start.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from fastapi.responses import JSONResponse
 from pydantic.json_schema import models_json_schema
 
 from workloads.serving.inputs import InputError
-from workloads.serving.metrics import MetricsMiddleware
+from workloads.serving.lane import ScoringLane
+from workloads.serving.logs import RequestIdMiddleware
+from workloads.serving.metrics import MetricsMiddleware, forget_dead_workers, worker_exited
 from workloads.serving.model import ModelSource
 from workloads.serving.predlog import PredictionLog
 from workloads.serving.routes import router
@@ -26,6 +29,8 @@ from workloads.serving.schemas import InvocationsRequest, PredictRequest
 from workloads.serving.service import Service
 from workloads.serving.settings import ServingSettings
 
+FIRST_CHECK_WAIT_S = 30.0
+"""The longest start waits for the first model (the registry may be slow or down)."""
 PATHS = ("/predict", "/invocations", "/health", "/ready", "/version", "/metrics")
 
 
@@ -37,11 +42,16 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        forget_dead_workers()  # a worker started after one died: its live gauges go
         service.start()
+        # a worker takes requests once its first check is done (a model loaded, or
+        # none to load), so that a sibling's answer is never "no model loaded yet"
+        await asyncio.to_thread(service.refresher.first_check.wait, FIRST_CHECK_WAIT_S)
         try:
             yield
         finally:
             await asyncio.to_thread(service.stop)
+            worker_exited()
 
     app = FastAPI(
         title="CRM win-probability prediction service",
@@ -52,7 +62,12 @@ def create_app(
     app.state.service = service
     app.include_router(router)
     app.add_exception_handler(InputError, _input_error)
-    app.add_middleware(MetricsMiddleware, metrics=service.metrics, paths=PATHS)
+    app.add_middleware(
+        MetricsMiddleware, metrics=service.metrics, paths=PATHS, version=service.served_version
+    )
+    app.add_middleware(RequestIdMiddleware)  # every log line of a request has it
+    # outermost: the scoring requests are answered before FastAPI's routing (lane.py)
+    app.add_middleware(ScoringLane, service=service)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

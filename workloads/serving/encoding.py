@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy.sparse import issparse
 from sklearn.compose import ColumnTransformer
 
 UNKNOWN = "\x00unknown category\x00"
@@ -76,7 +77,9 @@ def compile_encoder(
     def encode(column: str, values: list[object]) -> np.ndarray:
         frame = pd.DataFrame({k: [v] * len(values) for k, v in reference.items()})[names]
         frame[column] = pd.Series(values, dtype=object if column in categorical else float)
-        return np.asarray(encoder.transform(frame), dtype=float)
+        encoded = encoder.transform(frame)
+        # many categories make a one-hot encoder's output sparse; the lookups are dense
+        return np.asarray(encoded.toarray() if issparse(encoded) else encoded, dtype=float)
 
     base = encode(names[0], [None])[0]
     owners: dict[int, str] = {}

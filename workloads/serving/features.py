@@ -10,8 +10,10 @@ the tests.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -20,7 +22,7 @@ from ml.features.transformer import (
     CATEGORICAL,
     HISTORY_KEYS,
     NUMERIC,
-    QUIRK_FIXES,
+    PRODUCT_FIXES,
     RECENT_DAYS,
     PointInTimeFeatures,
 )
@@ -60,13 +62,18 @@ class _Histories:
         self.cum_n = np.concatenate([[0], np.cumsum(np.concatenate(counts))])
         self.cum_won = np.concatenate([[0], np.cumsum(np.concatenate(wins))])
         self.starts = np.searchsorted(self.composite, np.arange(shift + 1) * DAY_SPAN)
+        # the same arrays as Python lists, for one row (see lookup)
+        self._lists = (self.composite.tolist(), self.cum_n.tolist(), self.cum_won.tolist(),
+                       self.starts.tolist())  # fmt: skip
 
     def lookup(
-        self, queries: list[tuple[str, list[object], np.ndarray]]
+        self, queries: Sequence[tuple[str, Sequence[Any], np.ndarray]]
     ) -> tuple[np.ndarray, np.ndarray]:
         """Closed and won deals, one row per query ``(table, keys, days)`` and one
         column per key: deals of that key closed on or before the day (0 if unknown)."""
         codes = self.codes
+        if len(queries[0][2]) == 1:
+            return self._lookup_one(queries)
         code = np.array([[codes[t].get(k, -1) for k in keys] for t, keys, _d in queries])
         days = np.vstack([d for _t, _k, d in queries])
         known = code >= 0
@@ -77,12 +84,32 @@ class _Histories:
         won = np.where(known, self.cum_won[position] - self.cum_won[start], 0)
         return n, won
 
+    def _lookup_one(
+        self, queries: Sequence[tuple[str, Sequence[Any], np.ndarray]]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`lookup` of one row with ``bisect`` on lists: a request's single row
+        costs a dozen numpy calls' overhead otherwise, several times the work."""
+        composite, cum_n, cum_won, starts = self._lists
+        n, won = [], []
+        for table, keys, days in queries:
+            code = self.codes[table].get(keys[0], -1)
+            if code < 0:
+                n.append(0)
+                won.append(0)
+                continue
+            position = bisect.bisect_right(composite, code * DAY_SPAN + int(days[0]))
+            start = starts[code]
+            n.append(cum_n[position] - cum_n[start])
+            won.append(cum_won[position] - cum_won[start])
+        return (np.array(n, dtype=self.cum_n.dtype)[:, None],
+                np.array(won, dtype=self.cum_won.dtype)[:, None])  # fmt: skip
+
 
 class FastFeatures:
     """The features of a fitted :class:`PointInTimeFeatures`, computed with dicts and numpy.
 
     ``known_agents`` and ``known_products`` are the values the model was fitted
-    with (product names after the quirk fixes of ``ml.data.schema.QUIRKS``).
+    with, plus the product column's spellings of ``ml.data.schema.QUIRKS``.
     """
 
     def __init__(self, fitted: PointInTimeFeatures) -> None:
@@ -108,16 +135,19 @@ class FastFeatures:
 
     @property
     def known_agents(self) -> frozenset[str]:
+        """The sales agents the fitted features know."""
         return frozenset(self.agents)
 
     @property
     def known_products(self) -> frozenset[str]:
-        return frozenset(self.products) | frozenset(QUIRK_FIXES)
+        """The products the fitted features know, with the misspellings they correct."""
+        spellings = (q for q, canonical in PRODUCT_FIXES.items() if canonical in self.products)
+        return frozenset(self.products) | frozenset(spellings)
 
     def transform(self, rows: RawRows) -> tuple[list[list[object]], np.ndarray]:
         """(categorical values per column in ``CATEGORICAL`` order, numeric matrix
         (rows x ``NUMERIC``)), equal to what the fitted transformer computes."""
-        products = [QUIRK_FIXES.get(p, p) for p in rows.product]
+        products = [PRODUCT_FIXES.get(p, p) for p in rows.product]
         agent = [self.agents.get(a, (None, None)) for a in rows.sales_agent]
         product = [self.products.get(p, (None, _NAN)) for p in products]
         account = [self.accounts.get(a, (None, _NAN, _NAN, _NAN, _NAN)) for a in rows.account]

@@ -1,15 +1,25 @@
-"""Win probabilities from a fitted pipeline (``ml.modeling.train``): a fast path
-built once per model, proven equal to the pipeline before it is used.
+"""Win probabilities from a fitted pipeline (``ml.modeling.train``), by the
+fastest path proven equal to the pipeline when the model is loaded.
 
 The fitted pipeline is ``features -> model`` where the model is a calibrated
-classifier (or a plain ``encode -> classifier`` pipeline). The fast path
-computes the features with :class:`~workloads.serving.features.FastFeatures`,
-encodes them with :func:`~workloads.serving.encoding.compile_encoder` and hands
-the numpy rows to the fitted classifier and calibrators themselves (sklearn's
-own ``predict_proba`` code on a calibrated copy whose inner estimator is the
-bare classifier). :func:`build_scorer` checks it against the pipeline's own
-``predict_proba`` on rows covering every known agent, product and account, and
-falls back to the pipeline when they differ by more than ``TOLERANCE``.
+classifier (or a plain ``encode -> classifier`` pipeline), or a baseline.
+Every fast path computes the features with
+:class:`~workloads.serving.features.FastFeatures` and encodes them with
+:func:`~workloads.serving.encoding.compile_encoder` (dicts and numpy). Then:
+
+- :class:`CompiledScorer` (``compiled``): the compiled classifier and
+  calibrators of ``ml.modeling.compiled`` (Treelite for tree ensembles, numpy
+  for a linear model, the rate feature for a baseline), logged with the
+  version at training time, or compiled at load for a version logged without
+  one. Checked against the pipeline's ``predict_proba`` on the evaluation rows
+  saved with it and on probe rows to ``ml.modeling.compiled.TOLERANCE``.
+- when it cannot be used (training could not compile it, the check fails),
+  :class:`FastScorer` / :class:`RateScorer` (``fast``): the fitted classifier
+  and calibrators themselves on the numpy rows, checked to ``TOLERANCE``;
+- else :class:`PipelineScorer` (``pipeline``): the pipeline on a DataFrame.
+
+The scorer's ``compiled`` attribute says whether the compiled model is used,
+which runtime, where it came from and, when it is not used, why.
 """
 
 from __future__ import annotations
@@ -25,9 +35,13 @@ from sklearn.base import BaseEstimator
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline
+from typing_extensions import override
 
 from ml.features import INPUT_COLUMNS
 from ml.features.transformer import CATEGORICAL, NUMERIC
+from ml.modeling import compiled as compiling
+from ml.modeling.baseline import RateBaseline
+from ml.modeling.compiled import CompiledModel, NotCompilable, Served
 from workloads.serving.encoding import CompiledEncoder, NotSeparable, compile_encoder
 from workloads.serving.features import FastFeatures, RawRows
 
@@ -47,8 +61,12 @@ class PipelineScorer:
     def __init__(self, pipeline: Pipeline) -> None:
         self.pipeline = pipeline
         self.features = FastFeatures(pipeline.named_steps["features"])
+        self.compiled: dict[str, Any] = {"used": False}
 
     def predict(self, rows: RawRows, opportunity_ids: Sequence[str]) -> np.ndarray:
+        """Win probabilities of ``rows``: a float array of shape ``(len(rows),)``, each P(Won) in
+        [0, 1], in row order. ``opportunity_ids`` (one per row) index the DataFrame the pipeline
+        sees. Raises what the pipeline raises for values it cannot transform."""
         return self.pipeline.predict_proba(input_frame(rows, opportunity_ids))[:, 1]
 
 
@@ -96,6 +114,7 @@ class FastScorer(PipelineScorer):
         categorical, numeric = self.features.transform(rows)
         return self._encoder.transform(categorical, numeric)
 
+    @override
     def predict(self, rows: RawRows, opportunity_ids: Sequence[str]) -> np.ndarray:
         encoded = self.encode(rows)
         if self._calibrators == [None]:
@@ -108,6 +127,25 @@ class FastScorer(PipelineScorer):
             p = _calibrate(calibrator, scores)
             total += np.where((p > 1.0) & (p <= 1.0 + 1e-5), 1.0, p)
         return total / len(self._calibrators)
+
+
+class RateScorer(PipelineScorer):
+    """Scores a baseline served as the model (``ml.modeling.baseline.RateBaseline``): its
+    win rate is one of the point-in-time features, read from the fast features."""
+
+    kind = "fast"
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        super().__init__(pipeline)
+        model = pipeline.named_steps["model"]
+        if not isinstance(model, RateBaseline) or model.column not in NUMERIC:
+            raise NoFastPath(f"expected a rate baseline, got {model!r}")
+        self._column = NUMERIC.index(model.column)
+
+    @override
+    def predict(self, rows: RawRows, opportunity_ids: Sequence[str]) -> np.ndarray:
+        _categorical, numeric = self.features.transform(rows)
+        return np.clip(numeric[:, self._column], 0.0, 1.0)
 
 
 def _response(classifier: Any, encoded: np.ndarray) -> np.ndarray:
@@ -170,11 +208,12 @@ def max_difference(scorer: PipelineScorer, pipeline: Pipeline, rows: RawRows) ->
     return float(np.max(np.abs(scorer.predict(rows, ids) - expected)))
 
 
-def build_scorer(pipeline: Pipeline) -> PipelineScorer:
+def fast_scorer(pipeline: Pipeline) -> PipelineScorer:
     """The fast scorer of ``pipeline`` when it equals the pipeline on probe rows,
     otherwise a scorer that calls the pipeline (slower, never wrong)."""
     try:
-        fast = FastScorer(pipeline)
+        baseline = isinstance(pipeline.named_steps["model"], RateBaseline)
+        fast = RateScorer(pipeline) if baseline else FastScorer(pipeline)
         difference = max_difference(fast, pipeline, probe_rows(fast.features))
     except NoFastPath as exc:
         log.warning("no fast path for this model (%s); scoring through the pipeline", exc)
@@ -183,3 +222,94 @@ def build_scorer(pipeline: Pipeline) -> PipelineScorer:
         log.warning("fast path differs by %.3g from the pipeline; not used", difference)
         return PipelineScorer(pipeline)
     return fast
+
+
+def build_scorer(served: Served | Pipeline) -> PipelineScorer:
+    """The compiled scorer of ``served`` when it equals the pipeline (see the module
+    docstring), else :func:`fast_scorer`; the result's ``compiled`` says which and why."""
+    if isinstance(served, Pipeline):
+        served = Served(served)
+    try:
+        scorer = _compiled_scorer(served)
+    except (NotCompilable, NoFastPath, _Differs) as exc:
+        problem = str(exc)
+    except Exception as exc:  # a runtime that fails to load or run: never fail the load
+        problem = f"{type(exc).__name__}: {exc}"
+    else:
+        return scorer
+    fallback = fast_scorer(served.pipeline)
+    fallback.compiled = {"used": False, "problem": problem}
+    log.warning("compiled scoring not used (%s); scoring with the %s path", problem,
+                fallback.kind)  # fmt: skip
+    return fallback
+
+
+class _Differs(ValueError):
+    """The compiled model differs from the pipeline by more than the tolerance."""
+
+
+def _compiled_scorer(served: Served) -> CompiledScorer:
+    manifest = served.manifest or {}
+    if manifest.get("problem"):
+        raise NotCompilable(f"training: {manifest['problem']}")
+    made_at = "training" if served.compiled is not None else "load"
+    model = served.compiled or compiling.compile_model(served.pipeline)
+    scorer = CompiledScorer(served.pipeline, model)
+    rows, ids = probe_rows(scorer.features), None
+    difference = max_difference(scorer, served.pipeline, rows)
+    checked = len(rows.as_of_days)
+    if served.check_rows is not None and len(served.check_rows):
+        frame = served.check_rows
+        ids = [str(i) for i in frame["opportunity_id"]]
+        expected = served.pipeline.predict_proba(frame)[:, 1]
+        got = scorer.predict(raw_rows(frame), ids)
+        difference = max(difference, float(np.max(np.abs(got - expected))))
+        checked += len(frame)
+    if not difference <= compiling.TOLERANCE:
+        raise _Differs(f"compiled {model.runtime} model differs by {difference:.3g} from the "
+                       f"pipeline (tolerance {compiling.TOLERANCE:g})")  # fmt: skip
+    scorer.compiled = {"used": True, "runtime": model.runtime, "made_at": made_at,
+                       "checked_rows": checked, "max_difference": difference}  # fmt: skip
+    return scorer
+
+
+class CompiledScorer(PipelineScorer):
+    """Fast features and encoder, then the compiled model (see the module docstring)."""
+
+    kind = "compiled"
+
+    def __init__(self, pipeline: Pipeline, model: CompiledModel) -> None:
+        super().__init__(pipeline)
+        self.model = model
+        self._encoder: CompiledEncoder | None = None
+        if model.input == "encoded":
+            inner, _calibrators = compiling.parts(pipeline.named_steps["model"])
+            if inner is None:
+                raise NoFastPath("a baseline has no encoder")
+            try:
+                self._encoder = compile_encoder(inner.steps[0][1], CATEGORICAL, NUMERIC)
+            except NotSeparable as exc:
+                raise NoFastPath(str(exc)) from exc
+
+    @override
+    def predict(self, rows: RawRows, opportunity_ids: Sequence[str]) -> np.ndarray:
+        categorical, numeric = self.features.transform(rows)
+        if self._encoder is None:
+            return self.model.predict(numeric)
+        return self.model.predict(self._encoder.transform(categorical, numeric))
+
+
+def raw_rows(frame: pd.DataFrame) -> RawRows:
+    """Rows of ``INPUT_COLUMNS`` (a DataFrame) as :class:`RawRows`."""
+
+    def days(column: str) -> np.ndarray:
+        values = pd.to_datetime(frame[column]).to_numpy(dtype="datetime64[D]")
+        return np.where(np.isnat(values), np.nan, values.astype("int64").astype(float))
+
+    return RawRows(
+        sales_agent=list(frame["sales_agent"]),
+        product=list(frame["product"]),
+        account=[a if isinstance(a, str) else None for a in frame["account"]],
+        engage_days=days("engage_date"),
+        as_of_days=days("as_of_date").astype(np.int64),
+    )

@@ -10,14 +10,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
+from ops_cli import planning
 from ops_cli.cli import render
 from ops_cli.cli.commands.infra import infra_progress, plan_json, show_infra_plan
 from ops_cli.cli.options import EnvOption, OutputFormat, OutputOption, YesOption
+from ops_cli.cli.tables import Column, styled, table
 from ops_cli.environment import open_environment
 from ops_cli.errors import ConfigError, OpsError
-from ops_cli.provision import flow
+from ops_cli.scheduler.abilities import Deployer, RollbackCapable
 
 EXIT_PLAN_CHANGES = 1
 EXIT_PLAN_ERROR = 255
@@ -25,37 +26,45 @@ EXIT_PLAN_ERROR = 255
 WorkloadArgument = Annotated[str, typer.Argument(help="Workload name, e.g. mlflow.")]
 
 
-def _cluster_scheduler(env: str, ability: type) -> Any:
-    """The environment's scheduler, if it has ``ability``; else a ConfigError."""
-    environment = open_environment(env)
-    scheduler = None if environment.config.is_local else environment.scheduler()
-    if scheduler is None or not isinstance(scheduler, ability):
-        raise ConfigError(
-            f"environment '{env}' uses scheduler '{environment.config.scheduler}', which "
-            f"cannot {ability.__name__.removesuffix('Capable').lower()}; use a cluster "
-            "environment (scheduler: nomad), e.g. --env staging"
-        )
-    return scheduler
+PLAN_COLUMNS = (
+    Column("job"),
+    Column("change"),
+    Column("allocations", text=True),
+    Column("details", text=True, optional=True),
+    Column("index", header="modify index", wide=True, justify="right"),
+)
+_CHANGE_STYLE = {"none": "dim", "create": "green", "update": "yellow", "destroy": "red"}
 
 
-def plan_table(plans: list, title: str) -> Table:
-    table = Table(title=title, title_justify="left")
-    for column in ("job", "change", "allocations", "details"):
-        table.add_column(column)
-    style = {"none": "dim", "create": "green", "update": "yellow", "destroy": "red"}
+def plan_table(plans: list, title: str, *, wide: bool = False) -> Any:
+    """Each job's planned change, allocations and changed fields (see :data:`PLAN_COLUMNS`)."""
+    rows = []
     for plan in plans:
         details = list(plan.fields)
         if plan.failed_placements:
             details.append(f"cannot place: {', '.join(plan.failed_placements)}")
         if plan.warnings:
             details.append(f"warning: {plan.warnings}")
-        table.add_row(
-            plan.job,
-            f"[{style.get(plan.change, '')}]{plan.change}[/]",
-            "\n".join(f"{g.group}: {g.describe()}" for g in plan.groups) or "-",
-            "\n".join(details) or "-",
+        rows.append(
+            {
+                "job": plan.job,
+                "change": styled(plan.change, _CHANGE_STYLE.get(plan.change, "")),
+                "allocations": "\n".join(f"{g.group}: {g.describe()}" for g in plan.groups) or None,
+                "details": "\n".join(details) or None,
+                "index": plan.modify_index,
+            }
         )
-    return table
+    return table(PLAN_COLUMNS, rows, title=title, wide=wide)
+
+
+def plan_summary(plans: list) -> str:
+    """One line as Terraform ends a plan: ``Jobs: 1 to create, 2 to update, 0 to
+    destroy, 3 unchanged.``"""
+    count = {c: sum(p.change == c for p in plans) for c in ("create", "update", "destroy", "none")}
+    return (
+        f"Jobs: {count['create']} to create, {count['update']} to update, "
+        f"{count['destroy']} to destroy, {count['none']} unchanged."
+    )
 
 
 def plan(
@@ -72,49 +81,42 @@ def plan(
 
     Exit codes: 0 no changes, 1 changes, 255 error (2 for a usage or config error).
     """
-    from ops_cli.scheduler.nomad.abilities import Planner
-
-    environment = open_environment(env)
+    show = (lambda infra: show_infra_plan(env, infra)) if output.for_people else None
     try:
-        infra = None if workload else _infra_plan(environment, output)
-        if infra is not None and infra.adds and flow.stored_outputs(environment) is None:
-            plans = None  # no cluster to ask yet: every job is created on the first up
-        else:
-            plans = _cluster_scheduler(env, Planner).plan([workload] if workload else None)
+        report = planning.plan(
+            open_environment(env), workload, infra_progress=infra_progress(output), show_infra=show
+        )
     except ConfigError:
         raise
     except OpsError as exc:
         _report(exc, output)
         raise typer.Exit(EXIT_PLAN_ERROR) from None
-    changed = bool(infra and infra.has_changes) or plans is None
-    changed = changed or any(p.has_changes for p in plans or [])
     if output is OutputFormat.json:
-        render.print_json(
-            {
-                "environment": env,
-                "changes": changed,
-                "infrastructure": plan_json(infra) if infra else None,
-                "jobs": None if plans is None else [p.as_dict() for p in plans],
-            }
-        )
+        render.print_json(_plan_json(report))
     else:
-        if plans is None:
-            render.stdout.print("Jobs: the cluster does not exist yet; `up` creates every job.")
-        else:
-            render.stdout.print(plan_table(plans, f"Plan for '{env}'"))
-        verdict = "changes shown above" if changed else "no changes: the cluster matches"
-        render.stdout.print(verdict)
-    raise typer.Exit(EXIT_PLAN_CHANGES if changed else 0)
+        _print_plan(report, output)
+    raise typer.Exit(EXIT_PLAN_CHANGES if report.changed else 0)
 
 
-def _infra_plan(environment: Any, output: OutputFormat) -> Any:
-    """The infrastructure plan of a provisioned environment (shown), else None."""
-    if environment.config.provisioner == "none":
-        return None
-    infra = flow.plan(environment, progress=infra_progress(output))
-    if output is OutputFormat.table:
-        show_infra_plan(environment.name, infra)
-    return infra
+def _plan_json(report: planning.PlanReport) -> dict[str, Any]:
+    infra, jobs = report.infrastructure, report.jobs
+    return {
+        "environment": report.environment,
+        "changes": report.changed,
+        "infrastructure": plan_json(infra) if infra else None,
+        "jobs": None if jobs is None else [p.as_dict() for p in jobs],
+    }
+
+
+def _print_plan(report: planning.PlanReport, output: OutputFormat) -> None:
+    if report.jobs is None:
+        render.stdout.print("Jobs: the cluster does not exist yet; `up` creates every job.")
+    else:
+        title = f"Plan for '{report.environment}'"
+        render.stdout.print(plan_table(report.jobs, title, wide=output.is_wide))
+        render.stdout.print(plan_summary(report.jobs))
+    verdict = "changes shown above" if report.changed else "no changes: the cluster matches"
+    render.stdout.print(verdict)
 
 
 def _report(exc: OpsError, output: OutputFormat) -> None:
@@ -142,15 +144,16 @@ def deploy(
     A concurrent change since the plan is refused, never overwritten. A failed
     or timed-out deployment is marked failed, so Nomad reverts (auto_revert).
     """
-    from ops_cli.scheduler.nomad.abilities import Deployer
-
-    scheduler = _cluster_scheduler(env, Deployer)
+    scheduler: Deployer = planning.cluster_scheduler(open_environment(env), Deployer)
     planned = scheduler.plan_deploy(workload, image_tag=image, model_alias=model)
-    if output is OutputFormat.table:
-        render.stdout.print(plan_table([planned], f"Deploy '{workload}' to '{env}'"))
-    if planned.has_changes and not yes:
-        typer.confirm(f"Deploy '{workload}' to '{env}'?", abort=True, err=True)
-    with render.progress(output is OutputFormat.table) as view:
+    asking = planned.has_changes and not yes
+    if output.for_people or asking:
+        title = f"Deploy '{workload}' to '{env}'"
+        console = render.before_question(output.for_people)
+        console.print(plan_table([planned], title, wide=output.is_wide))
+    if asking:
+        _ask_or_abort(f"Deploy '{workload}' to '{env}'?")
+    with render.progress(output.for_people) as view:
         outcome = scheduler.apply(planned, view)
     _print_outcome(env, outcome, output, {"plan": planned.as_dict()})
 
@@ -162,22 +165,25 @@ def rollback(
     output: OutputOption = OutputFormat.table,
 ) -> None:
     """Return a workload to its previous stable version (refused if it moved on meanwhile)."""
-    from ops_cli.scheduler.nomad.abilities import RollbackCapable
-
-    scheduler = _cluster_scheduler(env, RollbackCapable)
+    scheduler: RollbackCapable = planning.cluster_scheduler(open_environment(env), RollbackCapable)
     target = scheduler.plan_rollback(workload)
-    if output is OutputFormat.table:
+    if output.for_people or not yes:
         image = f" ({target.target_image})" if target.target_image else ""
-        render.stdout.print(
+        render.before_question(output.for_people).print(
             f"Roll back '{workload}' in '{env}': version {target.current_version} -> "
             f"{target.target_version}{image}"
         )
     if not yes:
-        typer.confirm(f"Roll back '{workload}' in '{env}'?", abort=True, err=True)
-    with render.progress(output is OutputFormat.table) as view:
+        _ask_or_abort(f"Roll back '{workload}' in '{env}'?")
+    with render.progress(output.for_people) as view:
         outcome = scheduler.rollback(target, view)
     extra = {"from_version": target.current_version, "to_version": target.target_version}
     _print_outcome(env, outcome, output, extra)
+
+
+def _ask_or_abort(question: str) -> None:
+    if not render.ask(question):
+        raise typer.Abort()
 
 
 def _print_outcome(env: str, outcome: Any, output: OutputFormat, extra: dict[str, Any]) -> None:
@@ -194,5 +200,6 @@ def _print_outcome(env: str, outcome: Any, output: OutputFormat, extra: dict[str
 
 
 def register(app: typer.Typer) -> None:
+    """Add ``plan``, ``deploy`` and ``rollback`` to ``app``."""
     for command in (plan, deploy, rollback):
         app.command()(command)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+from rich.console import Console
 
 from ops_cli.cli import render
 from ops_cli.cli.options import EnvOption, OutputFormat, OutputOption, YesOption
@@ -14,11 +15,11 @@ from ops_cli.provision.base import DriftReport, InfraPlan, ProgressCallback
 infra_app = typer.Typer(help="The environment's AWS infrastructure (Terraform or Pulumi).")
 
 
-def show_infra_plan(env: str, plan: InfraPlan) -> None:
+def show_infra_plan(env: str, plan: InfraPlan, console: Console = render.stdout) -> None:
     """The infrastructure plan for people: Terraform's summary line, then each resource."""
-    render.stdout.print(f"Infrastructure of '{env}': {plan.summary()}")
+    console.print(f"Infrastructure of '{env}': {plan.summary()}")
     for item in plan.resources:
-        render.stdout.print(f"  {item.action:8} {item.address}")
+        console.print(f"  {item.action:8} {item.address}")
 
 
 def infra_progress(output: OutputFormat) -> ProgressCallback:
@@ -107,14 +108,11 @@ def infra_bootstrap(
     output: OutputOption = OutputFormat.table,
 ) -> None:
     """Create the state bucket, lock table and shared buckets (once per account)."""
-    from ops_cli.provision.factory import bootstrap_for
 
-    provisioner = bootstrap_for(open_environment(env))
-    progress = _progress(output)
-    plan = provisioner.plan(progress)
-    if plan.has_changes and not yes:
-        typer.confirm(f"Bootstrap: {plan.summary()}. Apply?", abort=True)
-    outputs = provisioner.apply(plan, progress) if plan.has_changes else provisioner.outputs()
+    def confirm(plan: InfraPlan) -> bool:
+        return yes or render.ask(f"Bootstrap: {plan.summary()}. Apply?")
+
+    outputs = flow.bootstrap(open_environment(env), confirm, progress=_progress(output))
     if output is OutputFormat.json:
         render.print_json({"environment": env, "outputs": outputs.to_dict()})
     else:
@@ -122,6 +120,7 @@ def infra_bootstrap(
 
 
 def register(app: typer.Typer) -> None:
+    """Add ``drift`` and the ``infra`` group to ``app``."""
     app.command()(drift)
     app.add_typer(infra_app, name="infra")
 

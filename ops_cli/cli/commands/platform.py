@@ -2,30 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import typer
 
-from ops_cli import operations, pipeline
+from ops_cli import operations
 from ops_cli.cli import render
-from ops_cli.cli.commands.cluster import plan_table
+from ops_cli.cli.commands.cluster import plan_summary, plan_table
 from ops_cli.cli.commands.infra import infra_progress, show_infra_plan
 from ops_cli.cli.options import EnvOption, LockTimeoutOption, OutputFormat, OutputOption, YesOption
-from ops_cli.environment import open_environment
-from ops_cli.errors import EXIT_FAILURE, OpsError
+from ops_cli.environment import Environment, open_environment
+from ops_cli.errors import EXIT_FAILURE
+from ops_cli.model_bootstrap import bootstrap_model
+from ops_cli.provision.base import InfraPlan
 from ops_cli.scheduler.base import Health
+
+BootstrapOption = Annotated[
+    bool,
+    typer.Option(
+        "--bootstrap/--no-bootstrap",
+        help="Local: when no model is champion yet, run the pipeline on generated data.",
+    ),
+]
 
 
 def up(
     env: EnvOption = "local",
     yes: YesOption = False,
-    bootstrap: Annotated[
-        bool,
-        typer.Option(
-            "--bootstrap/--no-bootstrap",
-            help="Local: when no model is champion yet, run the pipeline on generated data.",
-        ),
-    ] = True,
+    bootstrap: BootstrapOption = True,
     output: OutputOption = OutputFormat.table,
     lock_timeout: LockTimeoutOption = 0,
 ) -> None:
@@ -38,65 +43,43 @@ def up(
     plan, confirm, deploy (--yes skips both questions).
     """
     environment = open_environment(env)
-    confirm_jobs = None if yes else _confirm_jobs(env, output)
-    with render.progress(output is OutputFormat.table) as view:
-        if environment.config.provisioner == "none":
-            report = operations.up(
-                environment, view, lock_timeout_s=lock_timeout, confirm_workloads=confirm_jobs
-            )
-        else:
-            cloud = operations.up_cloud(
-                environment,
-                view,
-                confirm_infra=(lambda _plan: True) if yes else _confirm_infra(env, output),
-                confirm_workloads=confirm_jobs,
-                infra_progress=infra_progress(output),
-                lock_timeout_s=lock_timeout,
-            )
-            if cloud.workloads is None:
-                render.stderr.print("Infrastructure plan declined; nothing was applied.")
-                raise typer.Exit(EXIT_FAILURE)
-            report = cloud.workloads
-    if bootstrap and pipeline.bootstrap_needed(environment):
-        _bootstrap_model(environment, output)
+    with render.progress(output.for_people) as view:
+        report = operations.up_environment(
+            environment,
+            view,
+            confirm_infra=(lambda _plan: True) if yes else _confirm_infra(env, output),
+            confirm_workloads=None if yes else _confirm_jobs(env, output),
+            infra_progress=infra_progress(output),
+            lock_timeout_s=lock_timeout,
+        )
+    if bootstrap:
+        _bootstrap_model(environment)
     _print_up(env, report, output)
 
 
-def _bootstrap_model(environment, output: OutputFormat) -> None:
-    render.stderr.print("No champion model yet: running the pipeline on generated data...")
-    result = pipeline.run(
-        environment,
-        source="synthetic",
-        rows=None,
-        month=None,
-        wait=True,
-        on_progress=lambda p: render.stderr.print(f"  {p.name}: {p.state}", highlight=False),
-    )
-    if result.state != "COMPLETED":
-        raise OpsError(
-            f"the bootstrap pipeline run {result.name} ended {result.state}: {result.message}"
-        )
-    if pipeline.champion_version(environment) is None:
+def _bootstrap_model(environment: Environment) -> None:
+    result = bootstrap_model(environment, lambda line: render.stderr.print(line, highlight=False))
+    if result is not None and result.champion_version is None:
         render.stderr.print(
             "[yellow]The bootstrap model did not pass the promotion gate; no champion is "
             "serving yet.[/] See `opsctl model list`."
         )
 
 
-def _confirm_infra(env: str, output: OutputFormat):
-    def confirm(plan) -> bool:
-        if output is OutputFormat.table:
-            show_infra_plan(env, plan)
-        return typer.confirm(f"Apply these infrastructure changes to '{env}'?", err=True)
+def _confirm_infra(env: str, output: OutputFormat) -> Callable[[InfraPlan], bool]:
+    def confirm(plan: InfraPlan) -> bool:
+        show_infra_plan(env, plan, render.before_question(output.for_people))
+        return render.ask(f"Apply these infrastructure changes to '{env}'?")
 
     return confirm
 
 
-def _confirm_jobs(env: str, output: OutputFormat):
-    def confirm(plans) -> bool:
-        if output is OutputFormat.table:
-            render.stdout.print(plan_table(plans, f"Workload plan for '{env}'"))
-        return typer.confirm(f"Deploy these workload changes to '{env}'?", err=True)
+def _confirm_jobs(env: str, output: OutputFormat) -> Callable[[list[Any]], bool]:
+    def confirm(plans: list[Any]) -> bool:
+        console = render.before_question(output.for_people)
+        console.print(plan_table(plans, f"Workload plan for '{env}'", wide=output.is_wide))
+        console.print(plan_summary(plans))
+        return render.ask(f"Deploy these workload changes to '{env}'?")
 
     return confirm
 
@@ -111,6 +94,8 @@ def _print_up(env: str, report: operations.UpReport, output: OutputFormat) -> No
                 "unchanged": report.result.unchanged,
                 "secrets_generated": report.secrets_generated,
                 "buckets_created": report.buckets_created,
+                "databases_created": report.databases_created,
+                "left_out": report.left_out,
                 "elapsed_s": round(report.result.elapsed_s, 2),
                 "services": render.status_rows(report.statuses),
             }
@@ -126,6 +111,10 @@ def _print_up(env: str, report: operations.UpReport, output: OutputFormat) -> No
             f"Environment '{env}': all {len(report.result.unchanged)} services already up "
             "and healthy; nothing changed."
         )
+    if report.databases_created:
+        render.stdout.print(f"Created the databases {', '.join(report.databases_created)}.")
+    for name, why in report.left_out.items():
+        render.stderr.print(f"[yellow]{name} was left out[/]: {why}", highlight=False)
     render.stdout.print(render.endpoint_table(report.statuses))
 
 
@@ -133,10 +122,18 @@ def status(env: EnvOption = "local", output: OutputOption = OutputFormat.table) 
     """Show every service with its health and endpoints. Exits 1 when any is not healthy."""
     environment = open_environment(env)
     statuses = operations.status(environment)
+    traffic = operations.traffic(statuses)
+    note = operations.alert_delivery_note(environment)
     if output is OutputFormat.json:
-        render.print_json({"environment": env, "services": render.status_rows(statuses)})
+        payload = {"environment": env, "services": render.status_rows(statuses, traffic)}
+        render.print_json({**payload, **({"alerts": note} if note else {})})
     else:
-        render.stdout.print(render.status_table(statuses, f"Environment '{env}'"))
+        title = f"Environment '{env}'"
+        render.stdout.print(
+            render.status_table(statuses, title, wide=output.is_wide, traffic=traffic)
+        )
+        if note:
+            render.stderr.print(f"[yellow]{note}[/]", highlight=False)
     if any(s.health is not Health.HEALTHY for s in statuses):
         raise typer.Exit(EXIT_FAILURE)
 
@@ -149,7 +146,7 @@ def restart(
 ) -> None:
     """Restart one workload and wait until it is healthy again."""
     environment = open_environment(env)
-    with render.progress(output is OutputFormat.table) as view:
+    with render.progress(output.for_people) as view:
         operations.restart(environment, workload, view, lock_timeout_s=lock_timeout)
     if output is OutputFormat.json:
         render.print_json({"environment": env, "restarted": workload})
@@ -179,14 +176,18 @@ def logs(
         pass
 
 
+PurgeOption = Annotated[
+    bool, typer.Option("--purge", help="Local: also delete all data, logs and local secrets.")
+]
+AllowProdDestroyOption = Annotated[
+    bool, typer.Option("--allow-prod-destroy", help="Cloud: permit destroying prod.")
+]
+
+
 def down(
     env: EnvOption = "local",
-    purge: Annotated[
-        bool, typer.Option("--purge", help="Local: also delete all data, logs and local secrets.")
-    ] = False,
-    allow_prod_destroy: Annotated[
-        bool, typer.Option("--allow-prod-destroy", help="Cloud: permit destroying prod.")
-    ] = False,
+    purge: PurgeOption = False,
+    allow_prod_destroy: AllowProdDestroyOption = False,
     yes: YesOption = False,
     output: OutputOption = OutputFormat.table,
     lock_timeout: LockTimeoutOption = 0,
@@ -197,37 +198,27 @@ def down(
     confirmations; prod refuses unless --allow-prod-destroy.
     """
     environment = open_environment(env)
-    if environment.config.provisioner != "none":
-        report = operations.down_cloud(
-            environment,
-            confirm=(lambda _q: True) if yes else (lambda q: typer.confirm(q, err=True)),
-            allow_prod_destroy=allow_prod_destroy,
-            infra_progress=infra_progress(output),
-            lock_timeout_s=lock_timeout,
-        )
-        if not report.purged:
-            render.stderr.print("Not confirmed; nothing was destroyed.")
-            raise typer.Exit(EXIT_FAILURE)
-    else:
-        if purge and not yes:
-            typer.confirm(
-                f"Delete ALL data of environment '{env}' in {environment.paths.root}?", abort=True
-            )
-        report = operations.down(environment, purge=purge, lock_timeout_s=lock_timeout)
+    report = operations.down_environment(
+        environment,
+        purge=purge,
+        allow_prod_destroy=allow_prod_destroy,
+        confirm=None if yes else render.ask,
+        infra_progress=infra_progress(output),
+        lock_timeout_s=lock_timeout,
+    )
     if output is OutputFormat.json:
-        render.print_json({"environment": env, "stopped": report.stopped, "purged": report.purged})
+        render.print_json({"environment": env, **render.to_jsonable(report)})
         return
     stopped = ", ".join(report.stopped) if report.stopped else "nothing was running"
     render.stdout.print(f"Environment '{env}' is down ({stopped}).")
     if report.purged:
-        what = (
-            "its infrastructure"
-            if environment.config.provisioner != "none"
-            else (environment.paths.root)
-        )
-        render.stdout.print(f"Deleted {what}.")
+        cloud = environment.config.provisioner != "none"
+        render.stdout.print(f"Deleted {'its infrastructure' if cloud else environment.paths.root}.")
+    if report.databases_dropped:
+        render.stdout.print(f"Dropped the databases {', '.join(report.databases_dropped)}.")
 
 
 def register(app: typer.Typer) -> None:
+    """Add ``up``, ``status``, ``restart``, ``logs`` and ``down`` to ``app``."""
     for command in (up, status, restart, logs, down):
         app.command()(command)

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from ops_cli.cli import render
 from ops_cli.cli.options import EnvOption, LockTimeoutOption, OutputFormat, OutputOption, YesOption
+from ops_cli.cli.tables import Column, fields, styled, table, utc_time
 from ops_cli.environment import open_environment
 from ops_cli.errors import EXIT_FAILURE, ConfigError
 
@@ -31,28 +32,32 @@ def _manifest_json(view: Any) -> dict[str, Any]:
     }
 
 
+ImageDigestOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--image-digest",
+        envvar="RELEASE_IMAGE_DIGESTS",
+        help="repository[:tag]@sha256:<digest> of an image (repeat; or RELEASE_IMAGE_DIGESTS, "
+        "space-separated).",
+    ),
+]
+ProjectDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--project-dir",
+        file_okay=False,
+        exists=True,
+        help="The checkout whose git commit and terraform/, platform/ the release "
+        "records (default: the folder holding environments/).",
+    ),
+]
+
+
 @release_app.command("create")
 def create(
     env: EnvOption = "staging",
-    image_digest: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--image-digest",
-            envvar="RELEASE_IMAGE_DIGESTS",
-            help="repository[:tag]@sha256:<digest> of an image (repeat; or RELEASE_IMAGE_DIGESTS, "
-            "space-separated).",
-        ),
-    ] = None,
-    project_dir: Annotated[
-        Path | None,
-        typer.Option(
-            "--project-dir",
-            file_okay=False,
-            exists=True,
-            help="The checkout whose git commit and terraform/, platform/ the release "
-            "records (default: the folder holding environments/).",
-        ),
-    ] = None,
+    image_digest: ImageDigestOption = None,
+    project_dir: ProjectDirOption = None,
     output: OutputOption = OutputFormat.table,
 ) -> None:
     """Seal what ENV runs into a bundle in ENV's releases bucket.
@@ -89,24 +94,60 @@ def show(
     if output is OutputFormat.json:
         render.print_json(_manifest_json(view))
         return
+    render.stdout.print(fields(_manifest_fields(view), title=f"Release {view.manifest.release_id}"))
+
+
+def _manifest_fields(view: Any) -> list[tuple[str, Any]]:
+    """``release show``: every field whole; an image's digest and a module's hash on
+    the line below its name, so each fits 80 columns."""
     m = view.manifest
-    rows = {
-        "release": m.release_id,
-        "created": f"{m.created_at.isoformat()} by {m.created_by} in {m.source_environment}",
-        "git commit": m.git_commit,
-        "model": f"{m.model.name} version {m.model.version} (@{m.model.alias}), "
-        f"artifacts sha256 {m.model.artifact_sha256[:12]}",
-        "images": "\n".join(i.pinned for i in m.images) or "-",
-        "config sha256": m.config_sha256[:12],
-        "infrastructure": "\n".join(f"{k} {v[:12]}" for k, v in m.infrastructure.items()) or "-",
-        "content sha256": m.content_sha256,
-        "integrity": view.integrity_detail,
-        "verified": "yes" if view.verified else "no",
-    }
-    table = Table(show_header=False, title=f"Release {m.release_id}", title_justify="left")
-    for key, value in rows.items():
-        table.add_row(key, value)
-    render.stdout.print(table)
+    images = "\n".join(f"{i.repository}:{i.tag or '-'}\n  @{i.digest}" for i in m.images)
+    infrastructure = "\n".join(f"{k}\n  {v}" for k, v in m.infrastructure.items())
+    return [
+        ("release", m.release_id),
+        ("created", f"{utc_time(m.created_at)} by {m.created_by} in {m.source_environment}"),
+        ("git commit", m.git_commit),
+        ("model", f"{m.model.name} version {m.model.version} (@{m.model.alias})"),
+        ("model sha256", m.model.artifact_sha256),
+        ("images", images or None),
+        ("config sha256", m.config_sha256),
+        ("infrastructure", infrastructure or None),
+        ("content sha256", m.content_sha256),
+        ("integrity", view.integrity_detail),
+        ("verified", "yes" if view.verified else "no"),
+    ]
+
+
+RELEASE_COLUMNS = (
+    Column("release"),
+    Column("created", header="created (UTC)", wide=True),
+    Column("by", wide=True),
+    Column("source", wide=True),
+    Column("model_name", header="model name", wide=True),
+    Column("model", justify="right"),
+    Column("commit"),
+    Column("verified"),
+    Column("intact"),
+)
+"""``release list``: the commit is git's short form, whole with ``-o wide``."""
+
+
+def release_rows(views: list[Any], *, wide: bool) -> list[dict[str, Any]]:
+    """Release views as :data:`RELEASE_COLUMNS` cells."""
+    return [
+        {
+            "release": v.manifest.release_id,
+            "created": utc_time(v.manifest.created_at),
+            "by": v.manifest.created_by,
+            "source": v.manifest.source_environment,
+            "model_name": v.manifest.model.name,
+            "model": v.manifest.model.version,
+            "commit": v.manifest.git_commit if wide else v.manifest.git_commit[:10],
+            "verified": "yes" if v.verified else "no",
+            "intact": "yes" if v.intact else styled("NO", "red"),
+        }
+        for v in views
+    ]
 
 
 @release_app.command("list")
@@ -118,21 +159,21 @@ def list_(env: EnvOption = "staging", output: OutputOption = OutputFormat.table)
     if output is OutputFormat.json:
         render.print_json({"environment": env, "releases": [_manifest_json(v) for v in views]})
         return
-    table = Table(title=f"Releases ({env})", title_justify="left")
-    table.add_column("release", no_wrap=True)
-    for column in ("created", "model", "commit", "verified", "intact"):
-        table.add_column(column)
-    for v in views:
-        m = v.manifest
-        table.add_row(
-            m.release_id,
-            m.created_at.isoformat(timespec="seconds"),
-            f"{m.model.name} v{m.model.version}",
-            m.git_commit[:10],
-            "yes" if v.verified else "no",
-            "yes" if v.intact else "[red]NO[/]",
-        )
-    render.stdout.print(table)
+    rows = release_rows(views, wide=output.is_wide)
+    title = f"Releases ({env})"
+    render.stdout.print(table(RELEASE_COLUMNS, rows, title=title, wide=output.is_wide))
+
+
+CHECK_COLUMNS = (Column("check"), Column("result"), Column("detail", text=True, optional=True))
+
+
+def check_rows(checks: list[Any]) -> list[dict[str, Any]]:
+    """Smoke checks as :data:`CHECK_COLUMNS` cells."""
+    return [
+        {"check": c.name, "detail": c.detail or None,
+         "result": styled("pass", "green") if c.passed else styled("FAIL", "red")}
+        for c in checks
+    ]  # fmt: skip
 
 
 @release_app.command("verify")
@@ -150,31 +191,32 @@ def verify(
     if output is OutputFormat.json:
         render.print_json(record.model_dump(mode="json"))
     else:
-        table = Table(title=f"Smoke checks of {release} in '{env}'", title_justify="left")
-        for column in ("check", "result", "detail"):
-            table.add_column(column)
-        for c in record.checks:
-            table.add_row(c.name, "[green]pass[/]" if c.passed else "[red]FAIL[/]", c.detail)
-        render.stdout.print(table)
+        rows = check_rows(record.checks)
+        title = f"Smoke checks of {release} in '{env}'"
+        render.stdout.print(table(CHECK_COLUMNS, rows, title=title, wide=output.is_wide))
         render.stdout.print("verified: passed" if record.passed else "[red]verification failed[/]")
     if not record.passed:
         raise typer.Exit(EXIT_FAILURE)
 
 
+ReleaseToPromote = Annotated[
+    str | None, typer.Argument(help="Release id (default: the newest verified in --from).")
+]
+FromOption = Annotated[str, typer.Option("--from", help="Environment that verified the release.")]
+ToOption = Annotated[str, typer.Option("--to", help="Environment to promote to.")]
+
+
 def promote(
-    release: Annotated[
-        str | None, typer.Argument(help="Release id (default: the newest verified in --from).")
-    ] = None,
-    source: Annotated[
-        str, typer.Option("--from", help="Environment that verified the release.")
-    ] = "staging",
-    target: Annotated[str, typer.Option("--to", help="Environment to promote to.")] = "prod",
+    release: ReleaseToPromote = None,
+    source: FromOption = "staging",
+    target: ToOption = "prod",
     yes: YesOption = False,
     lock_timeout: LockTimeoutOption = 0,
     output: OutputOption = OutputFormat.table,
 ) -> None:
     """Deploy exactly the bundle --from verified to --to, or roll back.
 
+    Shows what will change (model version, champion, images) and asks, unless --yes.
     Same images (cluster targets), same model content (copied into --to's
     registry when it is another MLflow server), champion alias moved, smoke
     checks run in --to; any failure rolls --to back. Every attempt is recorded
@@ -183,32 +225,55 @@ def promote(
     from ops_cli.release.promotion import PromotionFailedError
     from ops_cli.release.promotion import promote as run_promotion
 
-    if source == target:
-        raise ConfigError(f"--from and --to are both '{source}'; promote between two environments")
-    source_env, target_env = open_environment(source), open_environment(target)
-    if not yes:
-        what = release or f"the newest release verified in '{source}'"
-        typer.confirm(f"Promote {what} from '{source}' to '{target}'?", abort=True, err=True)
-    try:
-        with render.progress(output is OutputFormat.table) as view:
+    try:  # the core refuses --from and --to naming one platform
+        with render.progress(output.for_people) as view:
             report = run_promotion(
-                source_env,
-                target_env,
+                open_environment(source),
+                open_environment(target),
                 release,
                 environ=os.environ,
                 progress=view,
                 lock_timeout_s=lock_timeout,
+                confirm=None if yes else _confirm_promotion(output),
             )
     except PromotionFailedError as exc:
         if output is OutputFormat.json:
             render.print_json(exc.report)
         raise
+    _print_promotion(report, output)
+
+
+def _confirm_promotion(output: OutputFormat) -> Callable[[Any], bool]:
+    def confirm(plan: Any) -> bool:
+        console = render.before_question(output.for_people)
+        console.print(fields(_promotion_fields(plan), title="Promotion plan"))
+        question = f"Promote {plan.release_id} from '{plan.from_environment}' to "
+        return render.ask(question + f"'{plan.to_environment}'?")
+
+    return confirm
+
+
+def _promotion_fields(plan: Any) -> list[tuple[str, Any]]:
+    """What a promotion changes in the target, one line each."""
+    now = f"version {plan.current_champion}" if plan.current_champion else "none"
+    copy = "copied into the target's registry" if plan.copies_model else "already there"
+    return [
+        ("release", plan.release_id),
+        ("from -> to", f"{plan.from_environment} -> {plan.to_environment}"),
+        ("model", f"{plan.model_name} version {plan.model_version} ({copy})"),
+        (f"@{plan.champion_alias}", f"{now} -> the release's model"),
+        ("image", plan.image),
+        ("redeployed", ", ".join(plan.workloads) or None),
+    ]
+
+
+def _print_promotion(report: Any, output: OutputFormat) -> None:
     if output is OutputFormat.json:
         render.print_json(report)
         return
     render.stdout.print(
-        f"[green]release {report.release_id} promoted to '{target}'[/]: model version "
-        f"{report.model_version} (was {report.previous_model_version or 'none'})"
+        f"[green]release {report.release_id} promoted to '{report.to_environment}'[/]: model "
+        f"version {report.model_version} (was {report.previous_model_version or 'none'})"
         + (f", deployed {', '.join(report.deployed)}" if report.deployed else "")
     )
 
@@ -223,6 +288,37 @@ def _parse_time(value: str | None) -> datetime | None:
             f"--at {value!r}: not an ISO 8601 time, e.g. 2026-11-27T10:15:00Z"
         ) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+AUDIT_COLUMNS = (
+    Column("time", header="time (UTC)"),
+    Column("who", wide=True),
+    Column("release"),
+    Column("from", wide=True),
+    Column("result"),
+    Column("model", justify="right"),
+    Column("previous", header="previous model", wide=True, justify="right"),
+    Column("detail", text=True, wide=True, optional=True),
+)
+"""``history``: who, where from, the model replaced and the detail with ``-o wide``."""
+_RESULT_STYLE = {"succeeded": "green", "refused": "yellow", "failed-rolled-back": "red"}
+
+
+def audit_rows(records: list[Any]) -> list[dict[str, Any]]:
+    """Audit records as :data:`AUDIT_COLUMNS` cells."""
+    return [
+        {
+            "time": utc_time(r.at),
+            "who": r.actor,
+            "release": r.release_id,
+            "from": r.from_environment,
+            "result": styled(r.result, _RESULT_STYLE.get(r.result, "")),
+            "model": r.model_version,
+            "previous": r.previous_model_version,
+            "detail": r.detail or None,
+        }
+        for r in records
+    ]
 
 
 def history(
@@ -249,30 +345,19 @@ def history(
         return
     current = found.current
     render.stdout.print(
-        f"in '{env}' at {found.at.isoformat(timespec='seconds')}: "
+        f"in '{env}' at {utc_time(found.at)}: "
         + (
             f"release {current.release_id}, model version {current.model_version}"
             if current
             else "no release promoted yet"
         )
     )
-    table = Table(title="Audit log", title_justify="left")
-    for column in ("time", "who", "release", "from", "result", "model", "detail"):
-        table.add_column(column, no_wrap=column == "release")
-    for r in found.records:
-        table.add_row(
-            r.at.isoformat(timespec="seconds"),
-            r.actor,
-            r.release_id,
-            r.from_environment,
-            r.result,
-            r.model_version or "-",
-            r.detail,
-        )
-    render.stdout.print(table)
+    rows = audit_rows(found.records)
+    render.stdout.print(table(AUDIT_COLUMNS, rows, title="Audit log", wide=output.is_wide))
 
 
 def register(app: typer.Typer) -> None:
+    """Add the ``release`` group, ``promote`` and ``history`` to ``app``."""
     app.add_typer(release_app, name="release")
     app.command()(promote)
     app.command()(history)

@@ -6,6 +6,9 @@ import os
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
+
+from typing_extensions import override
 
 from ops_cli.config.models import EnvironmentConfig
 from ops_cli.errors import PortInUseError, ServiceFailedError
@@ -19,7 +22,10 @@ from ops_cli.scheduler.base import (
     WorkloadEvent,
     WorkloadStatus,
 )
+from ops_cli.scheduler.local.exits import fatal_reason
+from ops_cli.scheduler.local.launch import write_env_file
 from ops_cli.scheduler.local.logfiles import follow_lines, tail_lines
+from ops_cli.scheduler.local.reaper import of_workloads, reap_owned
 from ops_cli.scheduler.local.supervisor_client import (
     RUNNING_STATES,
     ProcessInfo,
@@ -27,10 +33,13 @@ from ops_cli.scheduler.local.supervisor_client import (
     socket_path_for,
 )
 from ops_cli.scheduler.local.supervisor_conf import render_supervisor_conf
-from ops_cli.scheduler.local.workload import LocalWorkload, tool_path
+from ops_cli.scheduler.local.workload import LocalWorkload, operator_variables, tool_path
 from ops_cli.state import StatePaths
 
 _LOG_LINES_ON_FAILURE = 20
+PROBED_STATES = {"STARTING", "RUNNING"}
+"""A process in these states is probed: healthy as soon as its check passes, before
+supervisord's START_SECONDS have passed."""
 
 
 class LocalScheduler(Scheduler):
@@ -43,12 +52,14 @@ class LocalScheduler(Scheduler):
         self.paths = paths
         self.workloads = {w.name: w for w in workloads}
         self.conf_file = paths.run / "supervisord.conf"
+        self.supervisord_log = paths.logs / "supervisord.log"
         self.client = SupervisorClient(
             self.conf_file, socket_path_for(paths.run), paths.run / "supervisord.pid"
         )
 
     # -- the Scheduler role ---------------------------------------------------
 
+    @override
     def up(self, progress: ProgressCallback) -> ApplyResult:
         began = time.monotonic()
         self._write_workload_files()
@@ -67,25 +78,33 @@ class LocalScheduler(Scheduler):
             started=sorted(to_start), unchanged=unchanged, elapsed_s=time.monotonic() - began
         )
 
+    @override
     def status(self) -> list[WorkloadStatus]:
         infos = self.client.all_info() if self.client.is_running() else {}
         return [self._status_of(w, infos.get(w.name)) for w in self.workloads.values()]
 
+    @override
     def restart(self, name: str, progress: ProgressCallback) -> None:
         if not self.client.is_running():
             raise ServiceFailedError(
                 f"the '{self.config.name}' environment is not up; run: opsctl up --env {self.config.name}"
             )
         self.client.stop(name)
+        reap_owned(of_workloads(str(self.paths.data), [name]))
         self._start_in_order({name}, progress)
 
     def down(self) -> list[str]:
-        if not self.client.is_running():
-            return []
-        running = [n for n, i in self.client.all_info().items() if i.state in RUNNING_STATES]
-        self.client.shutdown()
+        """Stop every program and supervisord, then whatever their processes left
+        behind (a child in its own session, a flow run)."""
+        running: list[str] = []
+        if self.client.is_running():
+            infos = self.client.all_info().items()
+            running = [n for n, i in infos if i.state in RUNNING_STATES]
+            self.client.shutdown()
+        reap_owned(of_workloads(str(self.paths.data)))
         return sorted(n for n in running if n in self.workloads)
 
+    @override
     def logs(self, name: str, *, lines: int, follow: bool) -> Iterator[str]:
         log_file = self.workloads[name].log_file
         if follow:
@@ -97,6 +116,7 @@ class LocalScheduler(Scheduler):
     def _write_workload_files(self) -> None:
         for workload in self.workloads.values():
             workload.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            write_env_file(workload.env_file, workload.env)
             for path, content, mode in workload.files:
                 _write_private(path, content, mode)
 
@@ -105,12 +125,15 @@ class LocalScheduler(Scheduler):
             list(self.workloads.values()),
             socket_path=self.client.socket_path,
             pid_file=self.client.pid_file,
-            log_dir=self.paths.logs,
+            log_dir=self.supervisord_log.parent,
+            data_dir=self.paths.data,
         )
         _write_private(self.conf_file, text, 0o600)
 
     def _daemon_env(self) -> dict[str, str]:
-        env = dict(os.environ)
+        """supervisord and its listener get the allow-list only: each program's own
+        environment comes from its file (see :mod:`~ops_cli.scheduler.local.launch`)."""
+        env = operator_variables([], os.environ)
         env["PATH"] = tool_path()
         return env
 
@@ -180,13 +203,11 @@ class LocalScheduler(Scheduler):
         elapsed = time.monotonic() - since
         info = self.client.info(name)
         if info.state == "FATAL":
-            self._fail(
-                name, f"exited and could not be restarted ({info.description})", progress, elapsed
-            )
-        if info.state == "RUNNING":
-            if workload.probe is None:
-                progress(WorkloadEvent(name, "healthy", elapsed, "running"))
-                return True
+            self._fail(name, fatal_reason(info, self.supervisord_log), progress, elapsed)
+        if workload.probe is None and info.state == "RUNNING":
+            progress(WorkloadEvent(name, "healthy", elapsed, "running"))
+            return True
+        if workload.probe is not None and info.state in PROBED_STATES:
             result = probe(workload.probe, self.config.health.check_timeout_s)
             if result.healthy:
                 progress(WorkloadEvent(name, "healthy", elapsed, result.detail))
@@ -209,22 +230,27 @@ class LocalScheduler(Scheduler):
         )
 
     def _status_of(self, workload: LocalWorkload, info: ProcessInfo | None) -> WorkloadStatus:
-        base = {"name": workload.name, "endpoints": workload.endpoints}
+        base: dict[str, Any] = {"name": workload.name, "endpoints": workload.endpoints}
         if info is None or info.state in {"STOPPED", "EXITED", "STOPPING"}:
             return WorkloadStatus(health=Health.STOPPED, detail="not running", **base)
         if info.state == "FATAL":
-            return WorkloadStatus(health=Health.FAILED, detail=info.description, **base)
-        if info.state != "RUNNING":
+            detail = f"FATAL: {fatal_reason(info, self.supervisord_log)}"
+            return WorkloadStatus(health=Health.FAILED, detail=detail, **base)
+        if info.state not in PROBED_STATES:
             return WorkloadStatus(
                 health=Health.STARTING, detail=info.state.lower(), pid=info.pid or None, **base
             )
         uptime = max(0.0, time.time() - info.start)
+        starting = info.state == "STARTING"
         if workload.probe is None:
+            health = Health.STARTING if starting else Health.HEALTHY
             return WorkloadStatus(
-                health=Health.HEALTHY, detail="running", pid=info.pid, uptime_s=uptime, **base
+                health=health, detail=info.state.lower(), pid=info.pid, uptime_s=uptime, **base
             )
         result = probe(workload.probe, self.config.health.check_timeout_s)
         health = Health.HEALTHY if result.healthy else Health.UNHEALTHY
+        if starting and not result.healthy:
+            health = Health.STARTING
         return WorkloadStatus(
             health=health, detail=result.detail, pid=info.pid, uptime_s=uptime, **base
         )

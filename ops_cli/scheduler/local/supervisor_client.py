@@ -25,15 +25,30 @@ from ops_cli.errors import OpsError
 _MAX_SOCKET_PATH = 100
 
 RUNNING_STATES = {"STARTING", "RUNNING", "BACKOFF"}
+# supervisord's spawnerr for a program that ran, then exited before startsecs
+_EXITED_TOO_QUICKLY = "Exited too quickly"
 
 
 @dataclass(frozen=True)
 class ProcessInfo:
+    """supervisord's ``getProcessInfo`` of one program: ``state`` (``RUNNING``, ``FATAL`` ...),
+    ``pid`` (0 when not running), ``start`` (epoch seconds), ``exitstatus`` and ``spawnerr`` of
+    its last exit."""
+
     name: str
     state: str
     pid: int
     start: float
     description: str
+    exitstatus: int = 0
+    spawnerr: str = ""
+
+    @property
+    def outcome(self) -> str:
+        """How the last run ended, e.g. "exit status 3" or "could not be started: ..."."""
+        if self.spawnerr and not self.spawnerr.startswith(_EXITED_TOO_QUICKLY):
+            return f"could not be started: {self.spawnerr}"
+        return f"exit status {self.exitstatus}"
 
 
 def socket_path_for(run_dir: Path) -> Path:
@@ -91,9 +106,11 @@ class SupervisorClient:
         return added, changed, removed
 
     def add_group(self, name: str) -> None:
+        """Add the program group ``name`` from the configuration supervisord last read."""
         self._call("addProcessGroup", name)
 
     def remove_group(self, name: str) -> None:
+        """Remove the (stopped) program group ``name``."""
         self._call("removeProcessGroup", name)
 
     def start(self, name: str) -> None:
@@ -113,9 +130,11 @@ class SupervisorClient:
                 raise
 
     def info(self, name: str) -> ProcessInfo:
+        """The state of program ``name``; raises OpsError when supervisord does not know it."""
         return _to_info(self._call("getProcessInfo", name))
 
     def all_info(self) -> dict[str, ProcessInfo]:
+        """The state of every program, by name."""
         return {i["name"]: _to_info(i) for i in self._call("getAllProcessInfo")}
 
     def shutdown(self, timeout_s: float = 60.0) -> None:
@@ -158,4 +177,6 @@ def _to_info(raw: dict[str, Any]) -> ProcessInfo:
         pid=raw["pid"],
         start=raw["start"],
         description=raw["description"],
+        exitstatus=int(raw.get("exitstatus", 0)),
+        spawnerr=str(raw.get("spawnerr", "")),
     )

@@ -3,18 +3,30 @@
 supervisord does the supervising (restarts, log files, process groups); this
 module only writes its INI file. Each workload is a program with
 ``autostart=false``: opsctl starts them itself, in dependency order, gated on
-health checks. The file holds the workloads' environment, secrets included,
-so it is written with mode 0600 inside a 0700 directory.
+health checks. The workloads' environments are not in this file: each program
+runs through :mod:`ops_cli.scheduler.local.launch`, which reads its
+environment from its own 0600 file, so no value passes through supervisord's
+INI quoting (a quote, a backslash or ``%`` in a secret reaches the process as
+it is).
+
+A program that exits within :data:`START_SECONDS` of its start counts as a
+failed start; after :data:`START_RETRIES` retries it is FATAL and stays down.
 """
 
 from __future__ import annotations
 
+import math
 import shlex
 from pathlib import Path
 
+from ops_cli.scheduler.local.reaper import ENDING_EVENTS
 from ops_cli.scheduler.local.workload import LocalWorkload, interpreter
 
 REAPER_NAME = "opsctl-reaper"
+START_SECONDS = 10
+"""A process must stay up this long for its start to count (supervisord's startsecs)."""
+START_RETRIES = 3
+"""Failed starts retried before the program is FATAL (supervisord's startretries)."""
 
 
 def _escape(value: str) -> str:
@@ -22,16 +34,28 @@ def _escape(value: str) -> str:
     return value.replace("%", "%%")
 
 
-def _environment_line(env: dict[str, str]) -> str:
-    parts = []
-    for key, value in sorted(env.items()):
-        quoted = value.replace("\\", "\\\\").replace('"', '\\"')
-        parts.append(f'{key}="{_escape(quoted)}"')
-    return ",".join(parts)
+def launch_command(workload: LocalWorkload) -> list[str]:
+    """The command supervisord runs: the launcher, the environment file, the workload's
+    fingerprint (a changed environment is a changed command), then its command."""
+    return [
+        interpreter(),
+        "-m",
+        "ops_cli.scheduler.local.launch",
+        str(workload.env_file),
+        "--digest",
+        workload.fingerprint(),
+        "--",
+        *workload.command,
+    ]
 
 
 def render_supervisor_conf(
-    workloads: list[LocalWorkload], *, socket_path: Path, pid_file: Path, log_dir: Path
+    workloads: list[LocalWorkload],
+    *,
+    socket_path: Path,
+    pid_file: Path,
+    log_dir: Path,
+    data_dir: Path,
 ) -> str:
     """The complete supervisord.conf for ``workloads``."""
     sections = [
@@ -56,8 +80,13 @@ def render_supervisor_conf(
         # example the uvicorn child of `mlflow server`), so the restarted
         # process can bind its port again.
         f"[eventlistener:{REAPER_NAME}]",
-        f"command={_escape(shlex.join([interpreter(), '-m', 'ops_cli.scheduler.local.reaper']))}",
-        "events=PROCESS_STATE_EXITED",
+        "command="
+        + _escape(
+            shlex.join(
+                [interpreter(), "-m", "ops_cli.scheduler.local.reaper", f"--data-dir={data_dir}"]
+            )
+        ),
+        f"events={','.join(ENDING_EVENTS)}",
         "autorestart=true",
         f"stderr_logfile={_escape(str(log_dir / (REAPER_NAME + '.log')))}",
         "",
@@ -92,21 +121,19 @@ def _program_section(workload: LocalWorkload, *, priority: int) -> list[str]:
     return [
         f"[program:{workload.name}]",
         f"priority={priority}",
-        f"command={_escape(shlex.join(workload.command))}",
+        f"command={_escape(shlex.join(launch_command(workload)))}",
         f"directory={_escape(str(workload.data_dir))}",
-        f"environment={_environment_line(workload.env)}",
         "autostart=false",
         "autorestart=true",
-        "startsecs=1",
-        "startretries=10",
+        f"startsecs={START_SECONDS}",
+        f"startretries={START_RETRIES}",
         "stopsignal=TERM",
-        "stopwaitsecs=20",
+        f"stopwaitsecs={math.ceil(workload.spec.stop_timeout_s)}",
         "stopasgroup=true",
         "killasgroup=true",
         "redirect_stderr=true",
         f"stdout_logfile={_escape(str(workload.log_file))}",
         "stdout_logfile_maxbytes=20MB",
         "stdout_logfile_backups=3",
-        f"; fingerprint={workload.fingerprint()}",
         "",
     ]

@@ -4,30 +4,74 @@ Placeholders available to a spec locally:
 
 ``bind_host``, ``port.<label>``, ``data_dir``, ``python``, ``env.name``,
 ``endpoint.<workload>.<port>`` (``http://host:port``), ``address.<workload>.<port>``,
-``secret.<name>``, ``bucket.<kind>``, ``storage.endpoint_url``, ``storage.region``,
+``secret.<name>``, ``secret?<name>`` (an optional secret: empty when unset),
+``alerts.webhook_url`` (the optional secret named by ``monitoring.webhook_url_secret``),
+``bucket.<kind>``, ``storage.endpoint_url``, ``storage.region``,
 ``db.mlflow_uri``, ``db.prefect_uri``, ``registry.model_name``,
-``registry.champion_alias``, ``registry.challenger_alias``.
+``registry.champion_alias``, ``registry.challenger_alias``, ``auth.required``,
+``auth.api_key`` (see :func:`ops_cli.catalog.placeholders.auth_context`),
+``resources.cores`` (the whole cores the environment reserves for the workload,
+empty when it reserves a CPU share), ``metrics.scrape_configs`` (Prometheus scrape jobs, as a YAML flow list, of the
+enabled workloads that declare ``metrics``: static targets on this machine), and those
+of :mod:`ops_cli.catalog.config_values` (``telemetry.*``, ``service_auth.*``).
+
+A process's environment is explicit: what its spec (and the environment's
+``workloads.<name>.env``) declares, the variables its spec's ``pass_env`` takes
+from the operator's environment, and a short allow-list (:data:`ALLOWED_FROM_OPERATOR`,
+locale ``LC_*``); ``PATH`` is opsctl's tool path. Nothing else of the operator's
+environment (``OPSCTL_SECRET_*``, ``NOMAD_TOKEN``, cloud credentials) reaches it.
+
+The values every scheduler shares (ports, settings, database URIs, the tool path)
+come from :mod:`ops_cli.scheduler.shared`.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import os
 import shutil
-import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from ops_cli.catalog import Catalog, WorkloadSpec
-from ops_cli.catalog.placeholders import fill, placeholders_in
-from ops_cli.config.models import EnvironmentConfig
+from ops_cli.catalog.placeholders import (
+    alerts_context,
+    auth_context,
+    fill,
+    placeholders_in,
+    secret_reference,
+)
+from ops_cli.config.models import EnvironmentConfig, Resources
 from ops_cli.errors import ConfigError
 from ops_cli.health import ProbeTarget
 from ops_cli.scheduler.base import Endpoint
-from ops_cli.secrets import SecretStore
+from ops_cli.scheduler.local.launch import OWNER_VARIABLE
+from ops_cli.scheduler.shared import (
+    constant_values,
+    database_uri,
+    interpreter,
+    missing_tools,
+    resolve_ports,
+    tool_path,
+)
+from ops_cli.secrets import SECRET_VAR_PREFIX, SecretStore
 from ops_cli.state import StatePaths
+
+__all__ = [
+    "ALLOWED_FROM_OPERATOR",
+    "LocalWorkload",
+    "interpreter",
+    "missing_tools",
+    "operator_variables",
+    "resolve_local_workloads",
+    "resolve_ports",
+    "tool_path",
+]
+
+ALLOWED_FROM_OPERATOR = ("HOME", "LANG", "LANGUAGE", "TZ")
+"""Operator variables every local process gets when set, with the locale's ``LC_*``."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +84,7 @@ class LocalWorkload:
     ports: dict[str, int]
     data_dir: Path
     log_file: Path
+    env_file: Path
     probe: ProbeTarget | None
     endpoints: tuple[Endpoint, ...]
     depends_on: tuple[str, ...]
@@ -47,6 +92,7 @@ class LocalWorkload:
 
     @property
     def name(self) -> str:
+        """The workload's name in the catalog."""
         return self.spec.name
 
     def fingerprint(self) -> str:
@@ -56,46 +102,19 @@ class LocalWorkload:
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-@functools.cache
-def interpreter() -> str:
-    """This installation's Python, spelled the same however opsctl was started.
+def operator_variables(patterns: list[str], environ: Mapping[str, str]) -> dict[str, str]:
+    """The operator's variables a process may see: the allow-list, then ``patterns``
+    (names, or prefixes ending in ``*``). A prefix never matches ``OPSCTL_SECRET_*``:
+    a secret passes only when a pattern names it whole."""
+    names = set(patterns)
+    prefixes = tuple(p.removesuffix("*") for p in patterns if p.endswith("*"))
 
-    ``opsctl`` runs ``.venv/bin/python3.11`` while ``python -m ops_cli`` runs
-    ``.venv/bin/python``: the same interpreter, but as different strings they
-    would change the rendered commands, and supervisord would restart the
-    workloads that use them on every switch.
-    """
-    real = os.path.realpath(sys.executable)
-    for name in ("python3", "python"):
-        candidate = Path(sys.prefix) / "bin" / name
-        if candidate.exists() and os.path.realpath(candidate) == real:
-            return str(candidate)
-    return sys.executable
+    def allowed(key: str) -> bool:
+        if key in ALLOWED_FROM_OPERATOR or key.startswith("LC_") or key in names:
+            return True
+        return bool(prefixes) and key.startswith(prefixes) and not key.startswith(SECRET_VAR_PREFIX)
 
-
-def tool_path() -> str:
-    """PATH with this interpreter's scripts folder first, where ``weed``,
-    ``mlflow`` and ``prefect`` are installed beside opsctl."""
-    return os.pathsep.join([str(Path(interpreter()).parent), os.environ.get("PATH", "")])
-
-
-def resolve_ports(config: EnvironmentConfig, catalog: Catalog) -> dict[str, dict[str, int]]:
-    """Every catalog port: ``port_base + offset`` unless the environment pins it."""
-    resolved = {}
-    for spec in catalog:
-        pinned = config.workloads.get(spec.name)
-        overrides = pinned.ports if pinned else {}
-        unknown = set(overrides) - set(spec.ports)
-        if unknown:
-            raise ConfigError(
-                f"workloads.{spec.name}.ports: unknown port {sorted(unknown)}; "
-                f"allowed: {sorted(spec.ports)}"
-            )
-        resolved[spec.name] = {
-            label: overrides.get(label, config.network.port_base + port.offset)
-            for label, port in spec.ports.items()
-        }
-    return resolved
+    return {key: value for key, value in environ.items() if allowed(key)}
 
 
 def resolve_local_workloads(
@@ -107,35 +126,52 @@ def resolve_local_workloads(
     a command whose executable is not installed.
     """
     ports = resolve_ports(config, catalog)
-    shared = _shared_context(config, ports, paths)
+    shared = _shared_context(config, catalog, ports, paths)
     enabled = config.enabled_workloads()
+    missing = missing_tools(config, catalog)
     return [
-        _resolve_one(catalog[name], settings.env, shared, ports[name], paths, secrets, enabled)
+        _resolve_one(
+            catalog[name],
+            settings.env,
+            {**shared, "resources.cores": _cores(settings.resources or catalog[name].resources)},
+            ports[name],
+            paths,
+            secrets,
+            enabled,
+        )
         for name, settings in enabled.items()
+        if name not in missing
     ]
 
 
+def _cores(resources: Resources) -> str:
+    """``resources.cores``: the whole cores reserved, empty for a CPU share in MHz."""
+    return str(resources.cores) if resources.cores else ""
+
+
 def _shared_context(
-    config: EnvironmentConfig, ports: dict[str, dict[str, int]], paths: StatePaths
+    config: EnvironmentConfig,
+    catalog: Catalog,
+    ports: dict[str, dict[str, int]],
+    paths: StatePaths,
 ) -> dict[str, str]:
     host = config.network.bind_host
     context = {
         "bind_host": host,
         "python": interpreter(),
-        "env.name": config.name,
-        "storage.region": config.storage.region,
-        "registry.model_name": config.registry.model_name,
-        "registry.champion_alias": config.registry.champion_alias,
-        "registry.challenger_alias": config.registry.challenger_alias,
-        "db.mlflow_uri": _database_uri(config, paths, "mlflow"),
-        "db.prefect_uri": _database_uri(config, paths, "prefect"),
+        **constant_values(config),
+        "db.mlflow_uri": database_uri(config, "mlflow", str(paths.workload_data("mlflow"))),
+        "db.prefect_uri": database_uri(
+            config, "prefect", str(paths.workload_data("prefect-server"))
+        ),
+        **auth_context(config.auth.required, config.auth.api_key_secret),
+        **alerts_context(config.monitoring.webhook_url_secret),
+        "metrics.scrape_configs": _scrape_configs(config, catalog, ports),
     }
     for name, labels in ports.items():
         for label, port in labels.items():
             context[f"endpoint.{name}.{label}"] = f"http://{host}:{port}"
             context[f"address.{name}.{label}"] = f"{host}:{port}"
-    for kind, bucket in config.storage.buckets.model_dump().items():
-        context[f"bucket.{kind}"] = bucket
     storage_url = config.storage.endpoint_url
     if config.storage.kind == "seaweedfs":
         storage_url = context["endpoint.storage.s3"]
@@ -143,23 +179,25 @@ def _shared_context(
     return context
 
 
-def _database_uri(config: EnvironmentConfig, paths: StatePaths, service: str) -> str:
-    """SQLite files in the state directory, or the PostgreSQL database of ``service``.
-
-    The password placeholder is filled from the secret store later, so the URI
-    only ever lands in a process environment, never in an argument list.
-    """
-    db = config.database
-    if db.kind == "sqlite":
-        file = paths.workload_data("mlflow" if service == "mlflow" else "prefect-server")
-        file = file / f"{service}.db"
-        driver = "sqlite" if service == "mlflow" else "sqlite+aiosqlite"
-        return f"{driver}:///{file}"
-    name = db.mlflow_database if service == "mlflow" else db.prefect_database
-    driver = "postgresql" if service == "mlflow" else "postgresql+asyncpg"
-    password = f":${{secret.{db.password_secret}}}" if db.password_secret else ""
-    query = "" if service == "prefect" else f"?sslmode={db.sslmode}"
-    return f"{driver}://{db.user}{password}@{db.host}:{db.port}/{name}{query}"
+def _scrape_configs(
+    config: EnvironmentConfig, catalog: Catalog, ports: dict[str, dict[str, int]]
+) -> str:
+    """One scrape job per enabled workload that serves metrics, its own port as target."""
+    host = config.network.bind_host
+    jobs = []
+    for name in config.enabled_workloads():
+        metrics = catalog[name].metrics
+        if metrics is None:
+            continue
+        target = f"{host}:{ports[name][metrics.port]}"
+        jobs.append(
+            {
+                "job_name": name,
+                "metrics_path": metrics.path,
+                "static_configs": [{"targets": [target], "labels": {"service": name}}],
+            }
+        )
+    return json.dumps(jobs)
 
 
 def _resolve_one(
@@ -169,7 +207,7 @@ def _resolve_one(
     ports: dict[str, int],
     paths: StatePaths,
     secrets: SecretStore,
-    enabled: dict[str, object],
+    enabled: Mapping[str, object],
 ) -> LocalWorkload:
     data_dir = paths.workload_data(spec.name)
     context = dict(shared)
@@ -178,26 +216,25 @@ def _resolve_one(
     strings = [*spec.command, *spec.env.values(), *extra_env.values()]
     strings += [f.content for f in spec.files]
     for name in sorted(set().union(*(placeholders_in(s) for s in strings))):
-        if name.startswith("secret."):
-            context[name] = secrets.require(name.removeprefix("secret."))
+        _add_secret(context, name, secrets)
 
     def resolve(text: str, where: str) -> str:
-        # one more pass: a database URI may itself carry a secret placeholder
+        # one more pass: a database URI or the API key may itself be a secret placeholder
         once = fill(text, context, where=where)
         for name in placeholders_in(once):
-            if name.startswith("secret."):
-                context[name] = secrets.require(name.removeprefix("secret."))
+            _add_secret(context, name, secrets)
         return fill(once, context, where=where)
 
     where = f"workload '{spec.name}'"
     command = [resolve(part, f"{where} command") for part in spec.command]
     command[0] = _executable(command[0], spec.name)
-    env = {}
+    env = operator_variables(spec.pass_env, os.environ)
     for key, value in {**spec.env, **extra_env}.items():
         resolved = resolve(value, f"{where} env {key}")
         if resolved != "":  # an empty value means "not set", e.g. no S3 endpoint on AWS
             env[key] = resolved
     env["PATH"] = tool_path()
+    env[OWNER_VARIABLE] = str(data_dir)
     files = tuple(
         (data_dir / f.path, resolve(f.content, f"{where} file {f.path}"), f.mode_bits)
         for f in spec.files
@@ -210,6 +247,7 @@ def _resolve_one(
         ports=ports,
         data_dir=data_dir,
         log_file=paths.workload_log(spec.name),
+        env_file=paths.run / "env" / f"{spec.name}.json",
         probe=_probe_target(spec, host, ports),
         endpoints=tuple(
             Endpoint(e.label, f"http://{host}:{ports[e.port]}{e.path}") for e in spec.endpoints
@@ -217,6 +255,16 @@ def _resolve_one(
         depends_on=tuple(d for d in spec.depends_on if d in enabled),
         files=files,
     )
+
+
+def _add_secret(context: dict[str, str], name: str, secrets: SecretStore) -> None:
+    """Put the value of placeholder ``name`` in ``context`` when it names a secret:
+    a required one raises :class:`ConfigError` when unset, an optional one is empty."""
+    reference = secret_reference(name)
+    if reference is None:
+        return
+    secret, required = reference
+    context[name] = secrets.require(secret) if required else (secrets.get(secret) or "")
 
 
 def _executable(program: str, workload: str) -> str:

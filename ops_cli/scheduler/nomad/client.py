@@ -8,7 +8,9 @@ retried with exponential backoff:
 - writes: only when the request cannot have been applied: connection
   refused or connect timeout, ``503``, and ``No cluster leader``;
 - scaling: also ``400 ... active deployment`` (Nomad refuses to scale while a
-  deployment runs; it will accept once it ends).
+  deployment runs; it will accept once it ends), for as long as the deployment
+  keeps making progress within its progress deadline
+  (:class:`~ops_cli.scheduler.nomad.budget.DeploymentBudget`), not a count.
 
 A registration with ``EnforceIndex`` that lost a race raises
 :class:`NomadConflictError` and is never retried.
@@ -16,6 +18,7 @@ A registration with ``EnforceIndex`` that lost a race raises
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -23,9 +26,10 @@ from typing import Any, TypeVar
 import nomad
 import requests
 from nomad.api import exceptions as nomad_errors
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+from tenacity import RetryCallState, Retrying, retry_if_exception, wait_exponential
 
 from ops_cli.errors import OpsError
+from ops_cli.scheduler.nomad.budget import DeploymentBudget
 from ops_cli.scheduler.nomad.connection import NomadConnection
 
 T = TypeVar("T")
@@ -67,17 +71,20 @@ class NomadClient:
         timeout_s: float = 10.0,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.connection = connection
         self._retry = retry or RetryPolicy()
         self._sleep = sleep
+        self._clock = clock
         self._api = nomad.Nomad(
             address=connection.address,
             namespace=connection.namespace,
             token=connection.token,
             region=connection.region,
-            timeout=timeout_s,  # type: ignore[arg-type]  # requests takes floats
-            verify=connection.verify,  # type: ignore[arg-type]
+            timeout=timeout_s,
+            verify=connection.verify,
+            cert=connection.cert or (),
         )
 
     # -- jobs ---------------------------------------------------------------
@@ -87,11 +94,12 @@ class NomadClient:
         return self._optional(f"read job '{job_id}'", lambda: self._api.job.get_job(job_id))
 
     def versions(self, job_id: str) -> list[dict[str, Any]]:
-        """Every stored version of the job, newest first."""
-        answer = self._call(
+        """Every stored version of the job, newest first; [] for a job Nomad does not
+        know (it answers 404)."""
+        answer = self._optional(
             f"read versions of '{job_id}'", lambda: self._api.job.get_versions(job_id)
         )
-        return list(answer.get("Versions") or [])
+        return list((answer or {}).get("Versions") or [])
 
     def plan(self, job: dict[str, Any]) -> dict[str, Any]:
         """A dry run of ``job`` with its diff against the registered version."""
@@ -121,13 +129,26 @@ class NomadClient:
         )
 
     def scale(self, job_id: str, group: str, count: int, message: str) -> dict[str, Any]:
-        """Set ``group``'s count; waits out an active deployment (retried 400)."""
+        """Set ``group``'s count. While a deployment of the job blocks it (400), the
+        request is retried for as long as that deployment makes progress within its
+        progress deadline; raises :class:`NomadError` once it stalls past it."""
         body = {"Count": count, "Target": {"Group": group}, "Message": message}
-        return self._call(
-            f"scale '{job_id}' to {count}",
-            lambda: self._api.job.request(job_id, "scale", json=body, method="post").json(),
-            scale=True,
-        )
+        budget = DeploymentBudget(lambda: self.latest_deployment(job_id), self._clock)
+        try:
+            return self._call(
+                f"scale '{job_id}' to {count}",
+                lambda: self._api.job.request(job_id, "scale", json=body, method="post").json(),
+                budget=budget,
+            )
+        except NomadError as exc:
+            if ACTIVE_DEPLOYMENT not in str(exc):
+                raise
+            raise NomadError(
+                f"cannot scale '{job_id}' to {count}: {budget.waited_for} still runs and made "
+                "no progress within its progress deadline; Nomad refuses to scale until it ends",
+                status=exc.status,
+                hint=f"see `nomad job status {job_id}`; fail the deployment or wait for it",
+            ) from None
 
     def allocations(self, job_id: str) -> list[dict[str, Any]]:
         """The job's allocations (stubs), newest first as Nomad lists them."""
@@ -135,6 +156,44 @@ class NomadClient:
             f"list allocations of '{job_id}'", lambda: self._api.job.get_allocations(job_id)
         )
         return list(answer or [])
+
+    # -- namespaces ---------------------------------------------------------
+
+    def namespace(self, name: str) -> dict[str, Any] | None:
+        """The namespace ``name``, or None when Nomad does not know it."""
+        return self._optional(
+            f"read namespace '{name}'", lambda: self._api.namespace.get_namespace(name)
+        )
+
+    def create_namespace(self, name: str, description: str) -> None:
+        """Create (or update) namespace ``name`` (``POST /v1/namespace``); Nomad
+        requires a management token for it."""
+        body = {"Name": name, "Description": description}
+        self._call(
+            f"create namespace '{name}'",
+            lambda: self._api.namespace.create_namespace(body),
+        )
+
+    # -- variables ----------------------------------------------------------
+
+    def variable(self, path: str) -> dict[str, Any] | None:
+        """The Nomad Variable at ``path`` in the connection's namespace (its ``Items``
+        decrypted, and its ``ModifyIndex``), or None when it does not exist."""
+        namespace = self.connection.namespace
+        return self._optional(
+            f"read Nomad Variable '{path}'",
+            lambda: self._api.variable.get_variable(path, namespace=namespace),
+        )
+
+    def put_variable(self, path: str, items: dict[str, str], *, cas: int) -> dict[str, Any]:
+        """Write the Variable at ``path`` whole, only if its ``ModifyIndex`` is still
+        ``cas`` (0: only if it does not exist); a conflict is never retried."""
+        namespace = self.connection.namespace
+        body = {"Namespace": namespace, "Path": path, "Items": items}
+        return self._call(
+            f"write Nomad Variable '{path}'",
+            lambda: self._api.variable.create_variable(path, body, namespace=namespace, cas=cas),
+        )
 
     # -- deployments --------------------------------------------------------
 
@@ -145,6 +204,7 @@ class NomadClient:
         )
 
     def deployment(self, deployment_id: str) -> dict[str, Any]:
+        """The deployment ``deployment_id`` (Nomad's JSON: ``Status``, ``TaskGroups`` ...)."""
         return self._call(
             f"read deployment {deployment_id}",
             lambda: self._api.deployment.get_deployment(deployment_id),
@@ -167,6 +227,7 @@ class NomadClient:
     # -- allocations --------------------------------------------------------
 
     def restart_allocation(self, alloc_id: str) -> None:
+        """Restart allocation ``alloc_id`` in place (its tasks restart, it is not rescheduled)."""
         self._call(
             f"restart allocation {alloc_id}",
             lambda: self._api.client.allocation.restart_allocation(alloc_id),
@@ -205,22 +266,54 @@ class NomadClient:
             raise
 
     def _call(
-        self, what: str, call: Callable[[], T], *, safe: bool = False, scale: bool = False
+        self,
+        what: str,
+        call: Callable[[], T],
+        *,
+        safe: bool = False,
+        budget: DeploymentBudget | None = None,
     ) -> T:
+        scale = budget is not None
         retrying = Retrying(
-            stop=stop_after_attempt(self._retry.attempts),
+            stop=self._stop(budget),
             wait=wait_exponential(
                 multiplier=self._retry.initial_wait_s, max=self._retry.max_wait_s
             ),
             retry=retry_if_exception(lambda e: is_transient(e, safe=safe, scale=scale)),
             reraise=True,
-            **({"sleep": self._sleep} if self._sleep else {}),
         )
+        if self._sleep:
+            retrying.sleep = self._sleep
         try:
             return retrying(call)
         except nomad_errors.BaseNomadException as exc:
             status, body = _status_and_body(exc)
-            raise _translate(status, body, what, self.connection.address) from None
+            raise _translate(status, body, what, self.connection) from None
+
+    def _stop(self, budget: DeploymentBudget | None) -> Callable[[RetryCallState], bool]:
+        """Stop after ``RetryPolicy.attempts`` transient failures; a write blocked by an
+        active deployment waits on ``budget`` instead and is not counted."""
+        failures = 0
+
+        def stop(state: RetryCallState) -> bool:
+            nonlocal failures
+            exc = state.outcome.exception() if state.outcome else None
+            if budget is not None and blocked_by_deployment(exc):
+                return budget.expired()
+            failures += 1
+            return failures >= self._retry.attempts
+
+        return stop
+
+
+def blocked_by_deployment(exc: BaseException | None) -> bool:
+    """Nomad's ``400 ... active deployment``: the write waits for the deployment."""
+    answer = getattr(exc, "nomad_resp", None)
+    return (
+        isinstance(answer, requests.Response)
+        and answer.status_code == 400
+        and ACTIVE_DEPLOYMENT in answer.text
+    )
 
 
 def is_transient(exc: BaseException, *, safe: bool, scale: bool = False) -> bool:
@@ -232,7 +325,7 @@ def is_transient(exc: BaseException, *, safe: bool, scale: bool = False) -> bool
         status, body = answer.status_code, answer.text
         if ENFORCE_INDEX_PREFIX in body or ENFORCE_VERSION in body:
             return False
-        if scale and status == 400 and ACTIVE_DEPLOYMENT in body:
+        if scale and blocked_by_deployment(exc):
             return True
         if NO_LEADER in body or status in (429, 503):
             return True
@@ -249,7 +342,8 @@ def _status_and_body(exc: nomad_errors.BaseNomadException) -> tuple[int | None, 
     return None, str(answer)
 
 
-def _translate(status: int | None, body: str, what: str, address: str) -> NomadError:
+def _translate(status: int | None, body: str, what: str, connection: NomadConnection) -> NomadError:
+    address = connection.address
     if ENFORCE_INDEX_PREFIX in body or ENFORCE_VERSION in body or status == 409:
         return NomadConflictError(
             f"cannot {what}: it was changed by someone else since opsctl read it "
@@ -261,7 +355,7 @@ def _translate(status: int | None, body: str, what: str, address: str) -> NomadE
         return NomadError(
             f"Nomad at {address} refused to {what}: permission denied ({body})",
             status=status,
-            hint="set NOMAD_TOKEN (or OPSCTL_SECRET_NOMAD_TOKEN) to a token with the needed policy",
+            hint=f"set {connection.token_source} to a token with the needed policy",
         )
     if status is None:
         return NomadError(

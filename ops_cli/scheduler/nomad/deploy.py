@@ -7,9 +7,12 @@ the rest of the allocations roll. Nomad fails the deployment when an
 allocation is unhealthy or the progress deadline passes, and with
 ``auto_revert`` it registers the last stable version again.
 
-This engine promotes healthy canaries, fails the deployment itself when an
-allocation turns unhealthy or its own deadline passes (so Nomad auto-reverts
-at once), and reports each step through the progress callback.
+This engine promotes the healthy canaries of groups that wait for a manual
+promotion (groups with ``auto_promote`` are promoted by Nomad itself, so a
+rollout never hangs on an opsctl that died), leaves unhealthy allocations to
+Nomad (which reschedules them until the progress deadline, as it would without
+us), fails the deployment itself only when its own deadline passes (so Nomad
+auto-reverts), and reports each step through the progress callback.
 """
 
 from __future__ import annotations
@@ -19,10 +22,10 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from ops_cli.errors import OpsError, ServiceFailedError
+from ops_cli.scheduler.abilities import DeployOutcome, RollbackPlan
 from ops_cli.scheduler.base import ProgressCallback, WorkloadEvent
-from ops_cli.scheduler.nomad.abilities import DeployOutcome, RollbackPlan
 from ops_cli.scheduler.nomad.client import NomadConflictError
-from ops_cli.scheduler.nomad.plan import JobPlan
+from ops_cli.scheduler.plan import JobPlan
 
 # how long a new version may go without a deployment before we look at allocations
 DEPLOYMENT_APPEAR_S = 30.0
@@ -31,13 +34,26 @@ DEPLOYMENT_APPEAR_S = 30.0
 class DeploymentAPI(Protocol):
     """The part of :class:`~ops_cli.scheduler.nomad.client.NomadClient` this engine uses."""
 
-    def job(self, job_id: str) -> dict[str, Any] | None: ...
-    def versions(self, job_id: str) -> list[dict[str, Any]]: ...
-    def register(self, job: dict[str, Any], *, modify_index: int) -> dict[str, Any]: ...
-    def revert(self, job_id: str, version: int, *, prior_version: int) -> dict[str, Any]: ...
-    def latest_deployment(self, job_id: str) -> dict[str, Any] | None: ...
-    def promote(self, deployment_id: str) -> dict[str, Any]: ...
-    def fail(self, deployment_id: str) -> dict[str, Any]: ...
+    def job(self, job_id: str) -> dict[str, Any] | None:
+        """As :meth:`NomadClient.job`."""
+
+    def versions(self, job_id: str) -> list[dict[str, Any]]:
+        """As :meth:`NomadClient.versions`."""
+
+    def register(self, job: dict[str, Any], *, modify_index: int) -> dict[str, Any]:
+        """As :meth:`NomadClient.register`."""
+
+    def revert(self, job_id: str, version: int, *, prior_version: int) -> dict[str, Any]:
+        """As :meth:`NomadClient.revert`."""
+
+    def latest_deployment(self, job_id: str) -> dict[str, Any] | None:
+        """As :meth:`NomadClient.latest_deployment`."""
+
+    def promote(self, deployment_id: str) -> dict[str, Any]:
+        """As :meth:`NomadClient.promote`."""
+
+    def fail(self, deployment_id: str) -> dict[str, Any]:
+        """As :meth:`NomadClient.fail`."""
 
 
 class DeploymentEngine:
@@ -139,11 +155,8 @@ class DeploymentEngine:
             self._failed(job_id, version, deployment, progress, elapsed, reason=None)
         if status != "running":
             return None  # paused, pending, initializing: keep watching
-        unhealthy = sum(int(g.get("UnhealthyAllocs") or 0) for g in groups.values())
-        if unhealthy:
-            self._fail_and_report(
-                job_id, version, deployment, progress, elapsed, "unhealthy allocations"
-            )
+        # an unhealthy allocation is Nomad's to reschedule until the progress
+        # deadline; Nomad fails the deployment itself if it never recovers
         if elapsed > timeout_s:
             self._fail_and_report(
                 job_id,
@@ -220,12 +233,14 @@ class DeploymentEngine:
 
 
 def ready_to_promote(groups: dict[str, Any]) -> bool:
-    """True when some group waits for promotion and every canary of every such
-    group is placed and healthy."""
+    """True when some group waits for a manual promotion (canaries, not promoted,
+    no ``AutoPromote``) and every canary of every such group is placed and healthy."""
     waiting = [
         g
         for g in groups.values()
-        if int(g.get("DesiredCanaries") or 0) > 0 and not g.get("Promoted")
+        if int(g.get("DesiredCanaries") or 0) > 0
+        and not g.get("Promoted")
+        and not g.get("AutoPromote")
     ]
     return bool(waiting) and all(
         int(g.get("HealthyAllocs") or 0) >= int(g["DesiredCanaries"])

@@ -1,4 +1,4 @@
-"""Build the Nomad scheduler of an environment (called lazily by ``Environment.scheduler``)."""
+"""Build the Nomad scheduler of an environment (called by :mod:`ops_cli.scheduler.factory`)."""
 
 from __future__ import annotations
 
@@ -35,4 +35,7 @@ def build_nomad_scheduler(
 
         prefix = config.consul.kv_prefix if config.consul else "opsctl"
         discovery = ConsulDiscovery(consul_connection(config, secrets, environ), kv_prefix=prefix)
-    return NomadScheduler(config, catalog, client, discovery=discovery)
+    held = {}
+    if config.auth.required and (key := secrets.get(config.auth.api_key_secret)):
+        held[config.auth.api_key_secret] = key
+    return NomadScheduler(config, catalog, client, discovery=discovery, secret_values=held)

@@ -1,71 +1,14 @@
-"""A readable summary of a Nomad plan (``POST /v1/job/:id/plan`` with ``Diff``)."""
+"""A Nomad plan (``POST /v1/job/:id/plan`` with ``Diff``) read into the generic
+:class:`~ops_cli.scheduler.plan.JobPlan`."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
+from ops_cli.scheduler.plan import GroupChanges, JobPlan
+
 _CHANGE = {"Added": "create", "Deleted": "destroy", "Edited": "update", "None": "none"}
-
-
-@dataclass(frozen=True)
-class GroupChanges:
-    """What the scheduler would do to one task group's allocations."""
-
-    group: str
-    place: int = 0
-    stop: int = 0
-    in_place: int = 0
-    destructive: int = 0
-    canary: int = 0
-    ignore: int = 0
-
-    def describe(self) -> str:
-        parts = [
-            f"{n} {label}"
-            for n, label in (
-                (self.place, "to place"),
-                (self.stop, "to stop"),
-                (self.in_place, "in-place"),
-                (self.destructive, "destructive"),
-                (self.canary, "canary"),
-                (self.ignore, "unchanged"),
-            )
-            if n
-        ]
-        return ", ".join(parts) or "no allocation changes"
-
-
-@dataclass(frozen=True)
-class JobPlan:
-    """One job's planned change. ``modify_index`` is the JobModifyIndex the plan
-    was made against: registering with it refuses a concurrent change."""
-
-    job: str
-    change: str  # create | update | destroy | none
-    modify_index: int
-    groups: tuple[GroupChanges, ...] = ()
-    fields: tuple[str, ...] = ()
-    warnings: str = ""
-    failed_placements: tuple[str, ...] = ()
-    payload: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
-
-    @property
-    def has_changes(self) -> bool:
-        return self.change != "none"
-
-    def as_dict(self) -> dict[str, Any]:
-        """The JSON form ``opsctl plan --output json`` prints."""
-        return {
-            "job": self.job,
-            "change": self.change,
-            "job_modify_index": self.modify_index,
-            "groups": [g.__dict__ for g in self.groups],
-            "fields": list(self.fields),
-            "warnings": self.warnings,
-            "failed_placements": list(self.failed_placements),
-        }
 
 
 def summarize_plan(job_id: str, response: dict[str, Any], job: dict[str, Any]) -> JobPlan:

@@ -13,9 +13,11 @@ import shutil
 from typing import Any
 
 from ops_cli.catalog import Catalog, WorkloadSpec
-from ops_cli.config.models import EnvironmentConfig, NomadConfig, WorkloadSettings
+from ops_cli.config.models import EnvironmentConfig, NomadConfig, Resources, WorkloadSettings
 from ops_cli.errors import ConfigError
+from ops_cli.scheduler.nomad.database import with_managed_password
 from ops_cli.scheduler.nomad.values import NomadValues, service_name
+from ops_cli.scheduler.shared import tool_path
 
 Job = dict[str, Any]
 
@@ -25,6 +27,11 @@ CHECK_RESTART_GRACE_S = 60.0
 EPHEMERAL_DISK_MB = 500
 SECRETS_ENV_FILE = "secrets/opsctl.env"
 DISCOVERY_ENV_FILE = "local/discovery.env"
+# consul-template re-renders after the watched data has been quiet this long (at
+# most the max): a burst of instance changes restarts a consumer once, not per change
+TEMPLATE_WAIT_S = (5.0, 30.0)
+AWAIT_TASK = "await-dependencies"
+AWAIT_FILE = "local/ready"
 
 
 def ns(seconds: float) -> int:
@@ -76,6 +83,7 @@ def render_job(
             f"jobs: {', '.join(cluster_workloads(config, catalog))}"
         )
     settings = config.workloads[name]
+    _check_static_ports_fit(config, spec, settings)
     values = NomadValues(config, catalog, spec, model_alias=model_alias)
     image = _image(config, spec, image_tag)
     job: Job = {
@@ -99,6 +107,21 @@ def render_job(
     return job
 
 
+def _check_static_ports_fit(
+    config: EnvironmentConfig, spec: WorkloadSpec, settings: WorkloadSettings
+) -> None:
+    """A workload on a fixed node port needs a node of its own per allocation, canaries
+    included; refuse a rollout that could never place its canary."""
+    static = [label for label, port in spec.ports.items() if port.lb_port is not None]
+    needed = settings.count + spec.update.canary
+    if static and config.aws is not None and needed > config.aws.client_count:
+        raise ConfigError(
+            f"workload '{spec.name}' uses fixed node port(s) {static}: count {settings.count} "
+            f"+ canary {spec.update.canary} allocations need {needed} clients, but "
+            f"environments/{config.name}.yaml has aws.client_count {config.aws.client_count}"
+        )
+
+
 def _nomad_section(config: EnvironmentConfig) -> NomadConfig:
     if config.nomad is None:
         raise ConfigError(f"environment '{config.name}' has no 'nomad' section")
@@ -106,9 +129,26 @@ def _nomad_section(config: EnvironmentConfig) -> NomadConfig:
 
 
 def _image(config: EnvironmentConfig, spec: WorkloadSpec, tag: str | None) -> str:
+    """``repository:tag@sha256:...``; a docker job must pin a digest (a revert to an
+    earlier job version then restores the earlier code, not whatever the tag says now).
+
+    ``tag`` (a release's ``tag@digest``) replaces the configured tag and digest.
+    Raises :class:`ConfigError` naming the setting when no digest is known.
+    """
+    own = spec.image.repository is not None
     repository = spec.image.repository or config.image.repository
-    default_tag = spec.image.tag if spec.image.repository else config.image.tag
-    return f"{repository}:{tag or default_tag or config.image.tag}"
+    default_tag = (spec.image.tag if own else config.image.tag) or config.image.tag
+    digest = spec.image.digest if own else config.image.digest
+    reference = f"{repository}:{tag or default_tag}"
+    if not tag and digest:
+        reference = f"{reference}@{digest}"
+    if "@sha256:" not in reference and _nomad_section(config).driver == "docker":
+        where = f"workloads/catalog/{spec.name}.yaml image.digest" if own else "image.digest"
+        raise ConfigError(
+            f"workload '{spec.name}': the image {reference} is not pinned by digest; set "
+            f"{where} (or OPSCTL_IMAGE__DIGEST), or deploy a release (`opsctl promote`)"
+        )
+    return reference
 
 
 def _meta(config: EnvironmentConfig, name: str, image: str, alias: str | None) -> dict[str, str]:
@@ -142,9 +182,14 @@ def _group(
             "HealthyDeadline": ns(update.healthy_deadline_s),
             "ProgressDeadline": ns(update.progress_deadline_s),
         },
-        # sticky: a new version on the same node keeps the data directory
+        # Sticky and Migrate carry the data directory over when an allocation is
+        # replaced in place (same node, or migrated on a drain). A canary is a new
+        # allocation and always starts with an empty disk: nothing may rely on it.
         "EphemeralDisk": {"Sticky": True, "Migrate": True, "SizeMB": EPHEMERAL_DISK_MB},
-        "Tasks": [_task(config, spec, settings, values, image)],
+        "Tasks": [
+            *_await_task(catalog, spec, image, config),
+            _task(config, spec, settings, values, image),
+        ],
     }
 
 
@@ -226,15 +271,78 @@ def _task(
             args.append(f"${{{variable}}}")
         else:
             args.append(filled.text)
+    args = with_managed_password(config, spec, args)
     resources = settings.resources or spec.resources
     return {
         "Name": spec.name,
         "Driver": _nomad_section(config).driver,
         "Config": _driver_config(config, spec, image, args),
         "Env": env,
-        "Resources": {"CPU": resources.cpu_mhz, "MemoryMB": resources.memory_mb},
+        "Resources": _resources(resources),
+        # the catalog's stop timeout; the clients allow up to client.max_kill_timeout
+        "KillTimeout": ns(spec.stop_timeout_s),
         "Templates": _templates(spec, values, secret_lines, discovery_lines),
     }
+
+
+def _resources(resources: Resources) -> dict[str, int]:
+    """Nomad's task resources: a CPU share (MHz) or whole cores, and memory (MiB)."""
+    if resources.cores:
+        return {"Cores": resources.cores, "MemoryMB": resources.memory_mb}
+    assert resources.cpu_mhz is not None  # Resources holds one of the two
+    return {"CPU": resources.cpu_mhz, "MemoryMB": resources.memory_mb}
+
+
+def _await_task(
+    catalog: Catalog, spec: WorkloadSpec, image: str, config: EnvironmentConfig
+) -> list[dict[str, Any]]:
+    """A prestart task that holds the main task back until every service it reads
+    through a template has a passing, non-canary instance in Consul.
+
+    A template whose ``service`` lookup finds nothing renders an empty value and
+    the task would start with it (``MLFLOW_TRACKING_URI=``); the prestart task's
+    own template writes ``ready`` only once all of them answer, and the task
+    exits when it sees the file. None when the workload reads no other service.
+    """
+    services = sorted(_services_read(catalog, spec))
+    if not services or _nomad_section(config).driver != "docker":
+        return []
+    checks = " ".join(f'(service "{name}" | len | lt 0)' for name in services)
+    body = (
+        f"{{{{ if and {checks} }}}}ready{{{{ end }}}}\n"
+        if len(services) > 1
+        else (f'{{{{ if (service "{services[0]}" | len | lt 0) }}}}ready{{{{ end }}}}\n')
+    )
+    return [
+        {
+            "Name": AWAIT_TASK,
+            "Driver": "docker",
+            "Lifecycle": {"Hook": "prestart", "Sidecar": False},
+            "Config": {
+                "image": image,
+                "command": "sh",
+                "args": ["-c", f"until [ -s {AWAIT_FILE} ]; do sleep 2; done"],
+            },
+            "Resources": {"CPU": 50, "MemoryMB": 32},
+            "Templates": [{**_template(body, AWAIT_FILE), "ChangeMode": "noop", "Perms": "0644"}],
+        }
+    ]
+
+
+def _services_read(catalog: Catalog, spec: WorkloadSpec) -> set[str]:
+    """Consul services of other workloads that ``spec``'s env, command and files read."""
+    from ops_cli.catalog.placeholders import placeholders_in
+
+    texts = [*spec.env.values(), *spec.command, *(f.content for f in spec.files)]
+    found = set()
+    for text in texts:
+        for name in placeholders_in(text):
+            kind, _, rest = name.partition(".")
+            workload, _, label = rest.rpartition(".")
+            known = workload in catalog.specs and label in catalog[workload].ports
+            if kind in ("endpoint", "address") and workload != spec.name and known:
+                found.add(catalog[workload].service_name(label))
+    return found
 
 
 def _driver_config(
@@ -242,8 +350,6 @@ def _driver_config(
 ) -> dict[str, Any]:
     command, rest = args[0], args[1:]
     if _nomad_section(config).driver == "raw_exec":
-        from ops_cli.scheduler.local.workload import tool_path
-
         # the dev agent runs our own installation's tools, as the local scheduler does
         return {"command": shutil.which(command, path=tool_path()) or command, "args": rest}
     return {"image": image, "command": command, "args": rest, "ports": list(spec.ports)}
@@ -275,4 +381,5 @@ def _template(
         "Envvars": envvars,
         "ChangeMode": "restart",
         "Perms": "0600" if envvars else perms,
+        "Wait": {"Min": ns(TEMPLATE_WAIT_S[0]), "Max": ns(TEMPLATE_WAIT_S[1])},
     }

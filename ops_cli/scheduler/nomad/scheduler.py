@@ -8,13 +8,17 @@ rolls back single workloads (see :mod:`.abilities`).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
+from typing_extensions import override
+
 from ops_cli.catalog import Catalog
+from ops_cli.catalog.placeholders import placeholders_in
 from ops_cli.config.models import EnvironmentConfig
-from ops_cli.discovery.base import Discovery
+from ops_cli.discovery.base import Discovery, DiscoveryPermissionError
 from ops_cli.errors import ConfigError, OpsError, ServiceFailedError
+from ops_cli.scheduler.abilities import DeployOutcome, RollbackPlan
 from ops_cli.scheduler.base import (
     ApplyResult,
     Endpoint,
@@ -24,13 +28,15 @@ from ops_cli.scheduler.base import (
     WorkloadEvent,
     WorkloadStatus,
 )
-from ops_cli.scheduler.nomad.abilities import DeployOutcome, RollbackPlan
 from ops_cli.scheduler.nomad.client import NomadClient, NomadError
 from ops_cli.scheduler.nomad.deploy import DeploymentEngine
-from ops_cli.scheduler.nomad.plan import JobPlan, summarize_plan
+from ops_cli.scheduler.nomad.namespace import NamespaceKeeper
+from ops_cli.scheduler.nomad.plan import summarize_plan
 from ops_cli.scheduler.nomad.render import cluster_workloads, render_job
 from ops_cli.scheduler.nomad.status import job_status
-from ops_cli.scheduler.nomad.values import service_name
+from ops_cli.scheduler.nomad.values import secret_item, service_name
+from ops_cli.scheduler.nomad.variables import JobSecrets
+from ops_cli.scheduler.plan import JobPlan
 
 LOG_BYTES_PER_LINE = 256
 DEPLOY_MARGIN_S = 60.0
@@ -48,15 +54,25 @@ class NomadScheduler(Scheduler):
         *,
         discovery: Discovery | None = None,
         engine: DeploymentEngine | None = None,
+        secret_values: Mapping[str, str] | None = None,
     ) -> None:
+        """``secret_values``: secrets opsctl holds, by name, that jobs read from their
+        Nomad Variable (the prediction service's API key); written on deploy."""
         self.config = config
         self.catalog = catalog
         self.client = client
         self.discovery = discovery
         self.engine = engine or DeploymentEngine(client, poll_interval_s=2.0)
+        connection = client.connection
+        self.namespaces = NamespaceKeeper(
+            client, connection.namespace, config.name, connection.token_source
+        )
+        self.secret_values = dict(secret_values or {})
+        self.job_secrets = JobSecrets(client, connection.namespace, connection.token_source)
 
     # -- Scheduler ------------------------------------------------------------
 
+    @override
     def up(self, progress: ProgressCallback) -> ApplyResult:
         began = time.monotonic()
         result = ApplyResult()
@@ -68,6 +84,7 @@ class NomadScheduler(Scheduler):
         result.elapsed_s = time.monotonic() - began
         return result
 
+    @override
     def status(self) -> list[WorkloadStatus]:
         return [self._status_of(name) for name in self._workloads()]
 
@@ -91,6 +108,7 @@ class NomadScheduler(Scheduler):
             "after its restart"
         )
 
+    @override
     def down(self) -> list[str]:
         stopped = []
         for wave in reversed(self.catalog.start_order(self._workloads())):
@@ -119,12 +137,17 @@ class NomadScheduler(Scheduler):
     # -- Planner / Deployer / RollbackCapable ---------------------------------
 
     def plan(self, workloads: list[str] | None = None) -> list[JobPlan]:
+        """The plan of every enabled service workload (or of ``workloads``) as it is configured now;
+        changes nothing (:class:`~ops_cli.scheduler.abilities.Planner`)."""
         names = workloads or self._workloads()
         return [self.plan_deploy(name) for name in names]
 
     def plan_deploy(
         self, workload: str, *, image_tag: str | None = None, model_alias: str | None = None
     ) -> JobPlan:
+        """Render ``workload``'s job (with ``image_tag`` and the registry alias ``model_alias`` it
+        serves, when given) and ask Nomad what registering it would change. Raises ConfigError
+        for a workload the environment does not run."""
         self._require(workload)
         job = render_job(
             self.config,
@@ -134,16 +157,40 @@ class NomadScheduler(Scheduler):
             model_alias=model_alias,
             namespace=self.client.connection.namespace,
         )
+        if not self.namespaces.exists():
+            return self.namespaces.planned_creation(workload, job)
         return summarize_plan(workload, self.client.plan(job), job)
 
     def apply(self, plan: JobPlan, progress: ProgressCallback) -> DeployOutcome:
+        """Create the environment's namespace if it is missing, then register
+        ``plan`` and follow its deployment."""
+        if plan.has_changes:
+            self.namespaces.ensure(progress)
+        self.job_secrets.ensure(plan.job, self.secret_items(plan.job), progress)
         return self.engine.apply(plan, progress, timeout_s=self._timeout(plan.job))
 
+    def secret_items(self, name: str) -> dict[str, str]:
+        """The Variable items job ``name`` reads that opsctl holds: the API key for a
+        job whose spec uses it (``auth.api_key``), when auth is required."""
+        auth = self.config.auth
+        key = self.secret_values.get(auth.api_key_secret)
+        if not auth.required or not key:
+            return {}
+        spec, settings = self.catalog[name], self.config.workloads.get(name)
+        texts = [*spec.command, *spec.env.values(), *(settings.env.values() if settings else ())]
+        used = set().union(*(placeholders_in(t) for t in texts))
+        if used & {"auth.api_key", f"secret.{auth.api_key_secret}"}:
+            return {secret_item(auth.api_key_secret): key}
+        return {}
+
     def plan_rollback(self, workload: str) -> RollbackPlan:
+        """The previous stable version of ``workload``'s job; raises OpsError when there is none."""
         self._require(workload)
         return self.engine.rollback_plan(workload)
 
     def rollback(self, plan: RollbackPlan, progress: ProgressCallback) -> DeployOutcome:
+        """Revert to ``plan.target_version`` unless the job moved on since the plan, and follow the
+        deployment up to the job's start timeout."""
         return self.engine.rollback(plan, progress, timeout_s=self._timeout(plan.job))
 
     # -- helpers --------------------------------------------------------------
@@ -188,10 +235,12 @@ class NomadScheduler(Scheduler):
     def _endpoints(self, name: str) -> tuple[Endpoint, ...]:
         if self.discovery is None:
             return ()
-        endpoints = []
+        endpoints: list[Endpoint] = []
         for endpoint in self.catalog[name].endpoints:
             try:
                 found = self.discovery.resolve(service_name(self.catalog, name, endpoint.port))
+            except DiscoveryPermissionError:
+                raise  # a token problem, not "no endpoint yet"
             except OpsError:
                 return tuple(endpoints)
             if found:

@@ -1,7 +1,8 @@
 """What each ``${placeholder}`` of a workload spec becomes inside a Nomad job.
 
 Every placeholder name the local scheduler knows (see
-:mod:`ops_cli.scheduler.local.workload`) is known here too, with a value that
+:mod:`ops_cli.scheduler.local.workload`; the plain settings and the database
+URI come from :mod:`ops_cli.scheduler.shared`) is known here too, with a value that
 Nomad resolves at run time:
 
 ==============================  ===================================================
@@ -13,7 +14,19 @@ Nomad resolves at run time:
 ``address.<workload>.<port>``   ``address:port``, likewise
 ``secret.<name>``               the Nomad Variable ``nomad/jobs/<job>``, item
                                 ``<name>`` with ``-`` as ``_`` (``nomadVar``)
+``secret?<name>``               likewise; an item the Variable lacks renders empty
+``alerts.webhook_url``          the optional ``secret?`` named by
+                                ``monitoring.webhook_url_secret``
 ``db.mlflow_uri`` ...           the database URI; its password is a ``secret.``
+``auth.required``               ``true``/``false``
+``auth.api_key``                the ``secret.`` holding the service's API key
+``resources.cores``             the whole cores the task reserves (Nomad ``cores``),
+                                empty for a CPU share in MHz
+``metrics.scrape_configs``      Prometheus scrape jobs finding the workloads that
+                                declare ``metrics`` in Consul's catalog (the
+                                node's agent, ``consul_sd_configs``), in a template
+``telemetry.*``                 constants from the settings (see
+``service_auth.*``              :mod:`ops_cli.catalog.config_values`)
 ==============================  ===================================================
 
 A value either has a *plain* form, valid in job fields where Nomad
@@ -29,9 +42,16 @@ import sys
 from dataclasses import dataclass
 
 from ops_cli.catalog import Catalog, WorkloadSpec
-from ops_cli.catalog.placeholders import fill, placeholders_in
+from ops_cli.catalog.placeholders import (
+    alerts_context,
+    auth_context,
+    fill,
+    placeholders_in,
+    secret_reference,
+)
 from ops_cli.config.models import EnvironmentConfig, StorageConfig
 from ops_cli.errors import ConfigError
+from ops_cli.scheduler.shared import constant_values, database_uri
 
 _SENTINEL = "\x00"
 _DELIMS = re.compile(r"(\{\{|\}\})")
@@ -61,6 +81,7 @@ def escape_template(text: str) -> str:
 
 
 def constant(text: str) -> Value:
+    """A value that is the same text everywhere: ``text`` plain, and quoted for a Go template."""
     return Value(text, escape_template(text))
 
 
@@ -70,17 +91,13 @@ def runtime_env(variable: str, suffix: str = "") -> Value:
 
 
 def service_name(catalog: Catalog, workload: str, label: str) -> str:
-    """The Consul service of ``workload``'s port ``label``: the workload's name for
-    its main port (the health-checked one), ``<workload>-<label>`` for the others."""
-    spec = catalog[workload]
-    return workload if label == main_port(spec) else f"{workload}-{label}"
+    """The Consul service of ``workload``'s port ``label`` (see ``WorkloadSpec.service_name``)."""
+    return catalog[workload].service_name(label)
 
 
 def main_port(spec: WorkloadSpec) -> str | None:
     """The port a workload is known by: its health check's, else its first."""
-    if spec.health is not None:
-        return spec.health.port
-    return next(iter(spec.ports), None)
+    return spec.main_port
 
 
 def secret_item(name: str) -> str:
@@ -104,8 +121,10 @@ class NomadValues:
         self._spec = spec
         self._values = self._build(model_alias)
         self._db = {
-            "db.mlflow_uri": _database_uri(config, "mlflow"),
-            "db.prefect_uri": _database_uri(config, "prefect"),
+            "db.mlflow_uri": database_uri(config, "mlflow", "${data_dir}"),
+            "db.prefect_uri": database_uri(config, "prefect", "${data_dir}"),
+            **auth_context(config.auth.required, config.auth.api_key_secret),
+            **alerts_context(config.monitoring.webhook_url_secret),
         }
 
     def render(self, text: str, *, where: str, as_template: bool = False) -> Rendered:
@@ -126,19 +145,23 @@ class NomadValues:
         return Rendered(_interleave(escaped, [v.template for v in refs]), True, secret)
 
     def _known(self, name: str) -> bool:
-        return name in self._values or name.startswith(("secret.", "endpoint.", "address."))
+        known = name.startswith(("endpoint.", "address."))
+        return known or name in self._values or secret_reference(name) is not None
 
     def _value(self, name: str) -> Value:
         if name in self._values:
             return self._values[name]
+        reference = secret_reference(name)
+        if reference is not None:
+            return self._secret(reference[0])
         kind, _, rest = name.partition(".")
-        if kind == "secret":
-            return self._secret(rest)
         workload, _, label = rest.rpartition(".")
         scheme = "http://" if kind == "endpoint" else ""
         return self._service_value(workload, label, scheme)
 
     def _secret(self, name: str) -> Value:
+        # a missing item of the Variable renders empty: the same template serves
+        # the optional form as well as the required one
         if name in _disabled_storage_secrets(self._config):
             return constant("")  # S3 access comes from the instance profile
         path = f"nomad/jobs/{self._spec.name}"
@@ -153,36 +176,72 @@ class NomadValues:
                 f"workload '{self._spec.name}': unknown port '{label}' of '{workload}'; "
                 f"its ports: {sorted(spec.ports)}"
             )
+        if workload == self._spec.name:
+            # its own address: from the allocation, never from Consul (which knows it
+            # only once the task is healthy, and would restart it then)
+            return (
+                runtime_env(f"NOMAD_ADDR_{label}", "")
+                if not scheme
+                else Value(
+                    f"{scheme}${{NOMAD_ADDR_{label}}}",
+                    f'{scheme}{{{{ env "NOMAD_ADDR_{label}" }}}}',
+                )
+            )
         name = service_name(self._catalog, workload, label)
+        # The first instance that is not a canary: a canary of the dependency coming
+        # and going never restarts this task, and the order is Consul's (by node), so
+        # only losing the chosen instance changes what is rendered.
         go = (
-            f'{{{{ range $i, $s := service "{name}" }}}}{{{{ if eq $i 0 }}}}'
-            f"{scheme}{{{{ $s.Address }}}}:{{{{ $s.Port }}}}{{{{ end }}}}{{{{ end }}}}"
+            f'{{{{ $first := "" }}}}{{{{ range service "{name}" }}}}'
+            '{{ if and (eq $first "") (not (.Tags | contains "canary")) }}'
+            f'{{{{ $first = printf "{scheme}%s:%d" .Address .Port }}}}'
+            "{{ end }}{{ end }}{{ $first }}"
         )
         return Value(None, go)
 
     def _build(self, model_alias: str | None) -> dict[str, Value]:
         config, spec = self._config, self._spec
         raw_exec = config.nomad is not None and config.nomad.driver == "raw_exec"
-        registry = config.registry
+        constants = constant_values(config, champion_alias=model_alias)
         values = {
             "bind_host": self._bind_host(raw_exec),
             "data_dir": runtime_env("NOMAD_ALLOC_DIR", "/data"),
             "python": constant(sys.executable if raw_exec else "python"),
-            "env.name": constant(config.name),
-            "storage.region": constant(config.storage.region),
-            "registry.model_name": constant(registry.model_name),
-            "registry.champion_alias": constant(model_alias or registry.champion_alias),
-            "registry.challenger_alias": constant(registry.challenger_alias),
+            **{name: constant(text) for name, text in constants.items()},
+            "resources.cores": constant(self._reserved_cores()),
         }
         for label in spec.ports:
             values[f"port.{label}"] = runtime_env(f"NOMAD_PORT_{label}")
-        for kind, bucket in config.storage.buckets.model_dump().items():
-            values[f"bucket.{kind}"] = constant(bucket)
+        values["metrics.scrape_configs"] = Value(None, self._scrape_configs())
         if config.storage.kind == "seaweedfs":
             values["storage.endpoint_url"] = self._service_value("storage", "s3", "http://")
         else:
             values["storage.endpoint_url"] = constant(config.storage.endpoint_url or "")
         return values
+
+    def _reserved_cores(self) -> str:
+        """The whole cores the task reserves (``resources.cores``), empty for a share in MHz."""
+        settings = self._config.workloads.get(self._spec.name)
+        resources = (settings.resources if settings else None) or self._spec.resources
+        return str(resources.cores) if resources.cores else ""
+
+    def _scrape_configs(self) -> str:
+        """One scrape job per enabled workload that serves metrics, its instances found
+        through the Consul agent of the node (its canaries too: they serve traffic)."""
+        agent = '{{ env "attr.unique.network.ip-address" }}:8500'
+        jobs = []
+        for name in self._config.enabled_workloads():
+            metrics = self._catalog[name].metrics
+            if metrics is None:
+                continue
+            service = service_name(self._catalog, name, metrics.port)
+            jobs.append(
+                f'{{"job_name": "{name}", "metrics_path": "{metrics.path}", '
+                f'"consul_sd_configs": [{{"server": "{agent}", "services": ["{service}"]}}], '
+                '"relabel_configs": [{"source_labels": ["__meta_consul_service"], '
+                '"target_label": "service"}]}'
+            )
+        return "[" + ", ".join(jobs) + "]"
 
     def _bind_host(self, raw_exec: bool) -> Value:
         # in a container every interface is the container's own; a raw_exec
@@ -207,17 +266,3 @@ def _disabled_storage_secrets(config: EnvironmentConfig) -> set[str]:
         if getattr(config.storage, field) is None:
             names.add(StorageConfig.model_fields[field].default)
     return names
-
-
-def _database_uri(config: EnvironmentConfig, service: str) -> str:
-    """A SQLite file in the job's data directory, or the PostgreSQL database of
-    ``service`` with its password as a ``secret.`` placeholder."""
-    db = config.database
-    if db.kind == "sqlite":
-        driver = "sqlite" if service == "mlflow" else "sqlite+aiosqlite"
-        return f"{driver}:///${{data_dir}}/{service}.db"
-    name = db.mlflow_database if service == "mlflow" else db.prefect_database
-    driver = "postgresql" if service == "mlflow" else "postgresql+asyncpg"
-    password = f":${{secret.{db.password_secret}}}" if db.password_secret else ""
-    query = "" if service == "prefect" else f"?sslmode={db.sslmode}"
-    return f"{driver}://{db.user}{password}@{db.host}:{db.port}/{name}{query}"

@@ -1,5 +1,8 @@
 # Values come from environments/<env>.yaml: opsctl writes them to a tfvars
-# JSON file (ops_cli/provision/tfvars.py) and passes it with -var-file.
+# JSON file (ops_cli/provision/tfvars.py) and passes it with -var-file. The
+# production rules (three zones, multi-AZ, deletion protection, 3 or 5
+# servers, the certificate ARN format) are checked there, when the config
+# loads (ops_cli/config/cloud.py ProductionRules), for Terraform and Pulumi alike.
 
 variable "environment" {
   description = "Environment name."
@@ -12,13 +15,8 @@ variable "region" {
 }
 
 variable "availability_zones" {
-  description = "Zones to spread over; prod uses three."
+  description = "Zones to spread over (two at least)."
   type        = list(string)
-
-  validation {
-    condition     = length(var.availability_zones) >= 3
-    error_message = "prod spreads over three availability zones at least."
-  }
 }
 
 variable "vpc_cidr" {
@@ -39,6 +37,11 @@ variable "server_instance_type" {
 variable "client_instance_type" {
   description = "EC2 type of the clients."
   type        = string
+}
+
+variable "server_count" {
+  description = "Number of Nomad and Consul servers."
+  type        = number
 }
 
 variable "client_count" {
@@ -72,13 +75,8 @@ variable "db_name" {
 }
 
 variable "multi_az" {
-  description = "Database standby in a second zone; prod always has one."
+  description = "Database standby in a second zone."
   type        = bool
-
-  validation {
-    condition     = var.multi_az
-    error_message = "prod runs its database multi-AZ: set aws.multi_az: true in environments/prod.yaml."
-  }
 }
 
 variable "buckets" {
@@ -96,17 +94,32 @@ variable "certificate_arn" {
   type        = string
 }
 
+variable "domain_name" {
+  description = "Domain the app is served on; null to use the load balancer's DNS name."
+  type        = string
+  default     = null
+}
+
+variable "app_auth" {
+  description = "User authentication before the app (aws.app_auth)."
+  type = object({
+    provider               = string
+    issuer                 = optional(string)
+    authorization_endpoint = optional(string)
+    token_endpoint         = optional(string)
+    user_info_endpoint     = optional(string)
+    client_id              = optional(string)
+    client_secret_name     = optional(string)
+    session_timeout        = optional(number, 28800)
+  })
+}
+
 variable "service_ports" {
   description = "Static ports of the api and ui services."
   type        = map(number)
 }
 
 variable "deletion_protection" {
-  description = "Protect the database and load balancers from deletion; always on in prod."
+  description = "Protect the database and load balancers from deletion."
   type        = bool
-
-  validation {
-    condition     = var.deletion_protection
-    error_message = "prod keeps deletion protection on."
-  }
 }

@@ -1,5 +1,8 @@
 # Values come from environments/<env>.yaml: opsctl writes them to a tfvars
-# JSON file (ops_cli/provision/tfvars.py) and passes it with -var-file.
+# JSON file (ops_cli/provision/tfvars.py) and passes it with -var-file. The
+# production rules (three zones, multi-AZ, deletion protection, 3 or 5
+# servers, the certificate ARN format) are checked there, when the config
+# loads (ops_cli/config/cloud.py ProductionRules), for Terraform and Pulumi alike.
 
 variable "environment" {
   description = "Environment name."
@@ -34,6 +37,11 @@ variable "server_instance_type" {
 variable "client_instance_type" {
   description = "EC2 type of the clients."
   type        = string
+}
+
+variable "server_count" {
+  description = "Number of Nomad and Consul servers."
+  type        = number
 }
 
 variable "client_count" {
@@ -84,6 +92,26 @@ variable "shared_buckets" {
 variable "certificate_arn" {
   description = "ACM certificate of the public load balancer."
   type        = string
+}
+
+variable "domain_name" {
+  description = "Domain the app is served on; null to use the load balancer's DNS name."
+  type        = string
+  default     = null
+}
+
+variable "app_auth" {
+  description = "User authentication before the app (aws.app_auth)."
+  type = object({
+    provider               = string
+    issuer                 = optional(string)
+    authorization_endpoint = optional(string)
+    token_endpoint         = optional(string)
+    user_info_endpoint     = optional(string)
+    client_id              = optional(string)
+    client_secret_name     = optional(string)
+    session_timeout        = optional(number, 28800)
+  })
 }
 
 variable "service_ports" {

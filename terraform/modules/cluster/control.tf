@@ -1,5 +1,5 @@
 # The internal control endpoint: one private network load balancer in front
-# of the servers' Nomad and Consul HTTP APIs, reachable from inside the VPC
+# of the servers' Nomad and Consul HTTPS APIs (TLS ends on the servers), reachable from inside the VPC
 # only (VPN, Session Manager port forwarding, a CI runner in the VPC).
 
 resource "aws_lb" "control" {
@@ -9,7 +9,7 @@ resource "aws_lb" "control" {
   load_balancer_type               = "network"
   subnets                          = var.private_subnet_ids
   enable_cross_zone_load_balancing = true
-  enable_deletion_protection       = true
+  enable_deletion_protection       = var.deletion_protection
 }
 
 resource "aws_lb_target_group" "control" {
@@ -21,7 +21,7 @@ resource "aws_lb_target_group" "control" {
   vpc_id   = var.vpc_id
 
   health_check {
-    protocol = "HTTP"
+    protocol = "HTTPS"
     port     = tostring(each.value)
     path     = each.key == "nomad" ? "/v1/agent/health" : "/v1/status/leader"
   }

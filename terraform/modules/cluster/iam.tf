@@ -1,6 +1,6 @@
 # What the instances (and the workloads on them, through the instance
 # profile) may do: use the platform's buckets and keys, read the database
-# secret and the environment's parameters, find their peers, and be reached
+# secret, read and create the environment's parameters, find their peers, and be reached
 # through Session Manager instead of SSH.
 
 data "aws_caller_identity" "current" {}
@@ -42,10 +42,11 @@ data "aws_iam_policy_document" "platform" {
     resources = [var.database_secret_arn]
   }
 
+  # The cluster's TLS material and ACL tokens (opsctl-cluster-init in the templates).
   statement {
-    sid       = "ReadEnvironmentParameters"
-    actions   = ["ssm:GetParameter", "ssm:GetParametersByPath"]
-    resources = ["arn:aws:ssm:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:parameter/opsctl/${var.name}/*"]
+    sid       = "EnvironmentParameters"
+    actions   = ["ssm:GetParameter", "ssm:GetParametersByPath", "ssm:PutParameter"]
+    resources = ["arn:aws:ssm:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:parameter/opsctl/${var.name}/*"]
   }
 
   # Cloud auto-join: Consul finds its peers by tag; these calls cannot be

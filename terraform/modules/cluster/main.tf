@@ -22,11 +22,15 @@ locals {
   }
 
   template_vars = {
-    environment  = var.name
-    cluster_tag  = var.name
-    datacenter   = var.datacenter
-    nomad_region = var.nomad_region
-    server_count = var.server_count
+    environment      = var.name
+    cluster_tag      = var.name
+    datacenter       = var.datacenter
+    nomad_region     = var.nomad_region
+    server_count     = var.server_count
+    region           = data.aws_region.current.name
+    ssm_prefix       = "/opsctl/${var.name}"
+    max_kill_timeout = var.max_kill_timeout
+    control_dns      = aws_lb.control.dns_name
   }
 }
 

@@ -1,11 +1,11 @@
 output "nomad_addr" {
-  description = "Nomad HTTP API through the internal control endpoint (NOMAD_ADDR)."
-  value       = "http://${aws_lb.control.dns_name}:4646"
+  description = "Nomad HTTPS API through the internal control endpoint (NOMAD_ADDR)."
+  value       = "https://${aws_lb.control.dns_name}:4646"
 }
 
 output "consul_addr" {
-  description = "Consul HTTP API through the internal control endpoint (CONSUL_HTTP_ADDR)."
-  value       = "http://${aws_lb.control.dns_name}:8500"
+  description = "Consul HTTPS API through the internal control endpoint (CONSUL_HTTP_ADDR)."
+  value       = "https://${aws_lb.control.dns_name}:8501"
 }
 
 output "server_security_group_id" {

@@ -1,5 +1,5 @@
 # Least privilege between the tiers: peers talk on the Nomad and Consul ports
-# only, the load balancer reaches the two service ports, the internal control
+# and clients on the service ports, the load balancer reaches the two service ports, the internal control
 # endpoint reaches the Nomad and Consul HTTP APIs. Nothing is open to the
 # internet; instances leave through the NAT for HTTPS and HTTP (packages, images).
 
@@ -27,7 +27,7 @@ locals {
   server_peer_ports = {
     consul-rpc-serf-tcp = { protocol = "tcp", from = 8300, to = 8302 }
     consul-serf-udp     = { protocol = "udp", from = 8301, to = 8302 }
-    consul-http         = { protocol = "tcp", from = 8500, to = 8500 }
+    consul-https        = { protocol = "tcp", from = 8501, to = 8501 }
     consul-dns-tcp      = { protocol = "tcp", from = 8600, to = 8600 }
     consul-dns-udp      = { protocol = "udp", from = 8600, to = 8600 }
     nomad-tcp           = { protocol = "tcp", from = 4646, to = 4648 }
@@ -51,7 +51,7 @@ locals {
     },
   )
 
-  control_ports = { nomad = 4646, consul = 8500 }
+  control_ports = { nomad = 4646, consul = 8501 }
 }
 
 resource "aws_vpc_security_group_ingress_rule" "peers" {
@@ -74,6 +74,19 @@ resource "aws_vpc_security_group_ingress_rule" "control" {
   from_port         = each.value
   to_port           = each.value
   cidr_ipv4         = var.vpc_cidr
+}
+
+# Workloads reach each other on the static service ports too (the Streamlit
+# app calls the prediction service at its Consul address, node:8000).
+resource "aws_vpc_security_group_ingress_rule" "services_from_clients" {
+  for_each = var.service_ports
+
+  security_group_id            = aws_security_group.client.id
+  description                  = "${each.key} from the other clients (service to service)"
+  ip_protocol                  = "tcp"
+  from_port                    = each.value
+  to_port                      = each.value
+  referenced_security_group_id = aws_security_group.client.id
 }
 
 resource "aws_vpc_security_group_ingress_rule" "services" {

@@ -19,13 +19,13 @@ variable "private_subnet_ids" {
 }
 
 variable "server_count" {
-  description = "Nomad and Consul servers (an odd quorum)."
+  description = "Nomad and Consul servers (an odd quorum; production runs 3 or 5, see ops_cli/config/cloud.py)."
   type        = number
   default     = 3
 
   validation {
-    condition     = contains([3, 5], var.server_count)
-    error_message = "Run 3 or 5 servers: a quorum must survive the loss of one zone."
+    condition     = contains([1, 3, 5, 7], var.server_count)
+    error_message = "Run an odd number of servers (1, 3, 5 or 7): a quorum needs a majority."
   }
 }
 
@@ -89,4 +89,15 @@ variable "root_volume_gb" {
   description = "Size of each instance's encrypted root volume."
   type        = number
   default     = 50
+}
+
+variable "deletion_protection" {
+  description = "Protect the internal control load balancer from deletion."
+  type        = bool
+}
+
+variable "max_kill_timeout" {
+  description = "Longest kill_timeout a job may ask the clients for (the catalog's stop_timeout_s stays below it)."
+  type        = string
+  default     = "15m"
 }

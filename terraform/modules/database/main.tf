@@ -3,8 +3,9 @@
 # Manager (manage_master_user_password) and rotates it.
 
 resource "aws_db_subnet_group" "this" {
-  name       = var.name
-  subnet_ids = var.subnet_ids
+  name        = var.name
+  description = "Private subnets of the database"
+  subnet_ids  = var.subnet_ids
 }
 
 resource "aws_security_group" "db" {
@@ -25,8 +26,9 @@ resource "aws_vpc_security_group_ingress_rule" "postgres" {
 }
 
 resource "aws_db_parameter_group" "this" {
-  name   = "${var.name}-postgres16"
-  family = "postgres16"
+  name        = "${var.name}-postgres16"
+  description = "PostgreSQL 16, TLS only"
+  family      = "postgres16"
 
   parameter {
     name  = "rds.force_ssl"
@@ -86,13 +88,15 @@ resource "aws_db_instance" "this" {
   publicly_accessible    = false
   multi_az               = var.multi_az
 
-  backup_retention_period   = var.backup_retention_days
-  backup_window             = "02:00-03:00"
-  maintenance_window        = "sun:03:30-sun:04:30"
-  copy_tags_to_snapshot     = true
-  deletion_protection       = var.deletion_protection
-  skip_final_snapshot       = false
-  final_snapshot_identifier = "${var.name}-final"
+  backup_retention_period = var.backup_retention_days
+  backup_window           = "02:00-03:00"
+  maintenance_window      = "sun:03:30-sun:04:30"
+  copy_tags_to_snapshot   = true
+  deletion_protection     = var.deletion_protection
+  skip_final_snapshot     = false
+  # One name per instance: a fixed name would make the second destroy of the
+  # environment fail, since the first one's snapshot already has it.
+  final_snapshot_identifier = "${var.name}-final-${formatdate("YYYYMMDDhhmmss", plantimestamp())}"
 
   auto_minor_version_upgrade          = true
   iam_database_authentication_enabled = true
@@ -101,4 +105,9 @@ resource "aws_db_instance" "this" {
   monitoring_role_arn                 = aws_iam_role.monitoring.arn
   performance_insights_enabled        = true
   performance_insights_kms_key_id     = var.kms_key_arn
+
+  lifecycle {
+    # the name is fixed when the instance is created; a later plan must not change it
+    ignore_changes = [final_snapshot_identifier]
+  }
 }

@@ -1,5 +1,7 @@
 # The public entry: TLS on 443 only. Hosts starting with "api." reach the
-# prediction service, everything else the Streamlit app. Port 80 answers
+# prediction service (which demands its API key), everything else the
+# Streamlit app, after the load balancer has authenticated the person
+# (Cognito or the organisation's OIDC provider, see auth.tf). Port 80 answers
 # with a permanent redirect to 443 and forwards nothing.
 
 resource "aws_security_group" "alb" {
@@ -72,8 +74,42 @@ resource "aws_lb_listener" "https" {
   ssl_policy        = "ELBSecurityPolicy-TLS13-1-2-2021-06"
   certificate_arn   = var.certificate_arn
 
+  dynamic "default_action" {
+    for_each = local.cognito ? [1] : []
+    content {
+      type  = "authenticate-cognito"
+      order = 1
+      authenticate_cognito {
+        user_pool_arn              = aws_cognito_user_pool.app[0].arn
+        user_pool_client_id        = aws_cognito_user_pool_client.app[0].id
+        user_pool_domain           = aws_cognito_user_pool_domain.app[0].domain
+        session_timeout            = var.app_auth.session_timeout
+        on_unauthenticated_request = "authenticate"
+      }
+    }
+  }
+
+  dynamic "default_action" {
+    for_each = local.oidc ? [1] : []
+    content {
+      type  = "authenticate-oidc"
+      order = 1
+      authenticate_oidc {
+        issuer                     = var.app_auth.issuer
+        authorization_endpoint     = var.app_auth.authorization_endpoint
+        token_endpoint             = var.app_auth.token_endpoint
+        user_info_endpoint         = var.app_auth.user_info_endpoint
+        client_id                  = var.app_auth.client_id
+        client_secret              = data.aws_secretsmanager_secret_version.oidc_client[0].secret_string
+        session_timeout            = var.app_auth.session_timeout
+        on_unauthenticated_request = "authenticate"
+      }
+    }
+  }
+
   default_action {
     type             = "forward"
+    order            = 2
     target_group_arn = aws_lb_target_group.service["ui"].arn
   }
 }

@@ -38,6 +38,8 @@ module "load_balancer" {
   target_security_group_id = module.cluster.client_security_group_id
   service_ports            = var.service_ports
   deletion_protection      = var.deletion_protection
+  domain_name              = var.domain_name
+  app_auth                 = var.app_auth
 }
 
 module "database" {
@@ -62,7 +64,9 @@ module "cluster" {
   vpc_id                   = module.network.vpc_id
   vpc_cidr                 = module.network.vpc_cidr
   private_subnet_ids       = module.network.private_subnet_ids
+  server_count             = var.server_count
   client_count             = var.client_count
+  deletion_protection      = var.deletion_protection
   server_instance_type     = var.server_instance_type
   client_instance_type     = var.client_instance_type
   nomad_region             = var.nomad_region

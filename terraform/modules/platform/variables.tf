@@ -88,3 +88,20 @@ variable "deletion_protection" {
   description = "Protect the database and the load balancers from deletion."
   type        = bool
 }
+
+variable "server_count" {
+  description = "Nomad and Consul servers."
+  type        = number
+  default     = 3
+}
+
+variable "domain_name" {
+  description = "Domain the app is served on; null to use the load balancer's DNS name."
+  type        = string
+  default     = null
+}
+
+variable "app_auth" {
+  description = "User authentication before the app (see modules/load_balancer)."
+  type        = any
+}

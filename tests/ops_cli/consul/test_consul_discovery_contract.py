@@ -12,6 +12,7 @@ from ops_cli.config.loader import load_environment
 from ops_cli.discovery.consul import (
     ConsulConnection,
     ConsulDiscovery,
+    ConsulPermissionError,
     consul_connection,
     next_index,
 )
@@ -204,3 +205,96 @@ def test_a_bad_consul_address_names_itself(tmp_path: Path) -> None:
 
     with pytest.raises(OpsError, match="consul:notaport"):
         consul_connection(config, SecretStore(tmp_path / "s.json", environ), environ)
+
+
+def stored_token_discovery(server: HTTPServer, tmp_path: Path, environ: dict) -> ConsulDiscovery:
+    """Discovery built as opsctl builds it, the token from the secret store's variable."""
+    config = load_environment("staging", REPO / "environments", environ={})
+    environ = {"CONSUL_HTTP_ADDR": f"http://127.0.0.1:{server.port}", **environ}
+    connection = consul_connection(config, SecretStore(tmp_path / "s.json", environ), environ)
+    return ConsulDiscovery(connection, sleep=lambda _s: None)
+
+
+def test_an_answer_filtered_by_acls_is_a_permission_error_naming_the_token_variable(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    # a token without service:read: Consul answers 200 [] and says it filtered
+    httpserver.expect_request(
+        "/v1/health/service/mlflow", headers={"X-Consul-Token": "no-read"}
+    ).respond_with_json(
+        [], headers={"X-Consul-Index": "12", "X-Consul-Results-Filtered-By-ACLs": "true"}
+    )
+    discovery = stored_token_discovery(
+        httpserver, tmp_path, {"OPSCTL_SECRET_CONSUL_TOKEN": "no-read"}
+    )
+
+    with pytest.raises(ConsulPermissionError) as caught:
+        discovery.resolve("mlflow")
+
+    message = str(caught.value)
+    assert "filtered the answer to look up service 'mlflow' by ACLs" in message
+    assert "OPSCTL_SECRET_CONSUL_TOKEN" in message and "not a missing service" in message
+    assert "no-read" not in message + (caught.value.hint or "")
+    assert len(httpserver.log) == 1  # a permission problem is not retried
+
+
+def test_a_partly_filtered_answer_is_refused_too(httpserver: HTTPServer, tmp_path: Path) -> None:
+    httpserver.expect_request("/v1/health/service/mlflow").respond_with_json(
+        [health_entry("10.0.1.5", "", 25001)],
+        headers={"X-Consul-Index": "12", "X-Consul-Results-Filtered-By-ACLs": "true"},
+    )
+    discovery = stored_token_discovery(httpserver, tmp_path, {"CONSUL_HTTP_TOKEN": "some-read"})
+
+    with pytest.raises(ConsulPermissionError, match=r"CONSUL_HTTP_TOKEN .* saw only 1 entries"):
+        discovery.resolve("mlflow")
+
+
+def test_a_watch_stops_on_a_filtered_answer_instead_of_reporting_no_instances(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    httpserver.expect_request("/v1/health/service/mlflow").respond_with_json(
+        [], headers={"X-Consul-Index": "12", "X-Consul-Results-Filtered-By-ACLs": "true"}
+    )
+    discovery = stored_token_discovery(httpserver, tmp_path, {"CONSUL_HTTP_TOKEN": "no-read"})
+
+    with pytest.raises(ConsulPermissionError, match="watch service 'mlflow'"):
+        next(discovery.watch("mlflow", wait="1s"))
+
+
+def test_no_token_against_default_deny_is_a_permission_error(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    # the anonymous token never gets the filtered header; the default policy tells
+    httpserver.expect_request("/v1/health/service/mlflow").respond_with_json(
+        [], headers={"X-Consul-Index": "12", "X-Consul-Default-ACL-Policy": "deny"}
+    )
+    discovery = stored_token_discovery(httpserver, tmp_path, {})
+
+    with pytest.raises(ConsulPermissionError) as caught:
+        discovery.resolve("mlflow")
+
+    assert "no token is set" in str(caught.value)
+    assert "CONSUL_HTTP_TOKEN or OPSCTL_SECRET_CONSUL_TOKEN" in (caught.value.hint or "")
+
+
+def test_an_empty_unfiltered_answer_with_a_token_is_no_instances(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    httpserver.expect_request("/v1/health/service/mlflow").respond_with_json(
+        [], headers={"X-Consul-Index": "12", "X-Consul-Default-ACL-Policy": "deny"}
+    )
+    discovery = stored_token_discovery(httpserver, tmp_path, {"CONSUL_HTTP_TOKEN": "reader"})
+
+    assert discovery.resolve("mlflow") == []
+
+
+def test_a_refused_setting_read_is_a_permission_error(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    httpserver.expect_request("/v1/kv/opsctl/serving/model_alias").respond_with_data(
+        "Permission denied: token lacks key:read", status=403
+    )
+    discovery = stored_token_discovery(httpserver, tmp_path, {"CONSUL_HTTP_TOKEN": "no-kv"})
+
+    with pytest.raises(ConsulPermissionError, match="permission denied .* CONSUL_HTTP_TOKEN"):
+        discovery.read_setting("serving/model_alias")

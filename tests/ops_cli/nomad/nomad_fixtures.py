@@ -163,3 +163,33 @@ def deployment(
         "CreateIndex": 54,
         "ModifyIndex": 61,
     }
+
+
+def namespace(name: str = "crm-staging") -> dict:
+    """``GET /v1/namespace/:name`` (Nomad's ``api.Namespace``)."""
+    return {
+        "Name": name,
+        "Description": f"opsctl environment '{name.removeprefix('crm-')}'",
+        "Quota": "",
+        "Meta": None,
+        "Capabilities": None,
+        "NodePoolConfiguration": None,
+        "CreateIndex": 5,
+        "ModifyIndex": 5,
+    }
+
+
+DIGEST = "sha256:" + "5e" * 32
+DATABASE_HOST = "crm-db.c0ffee123456.eu-west-1.rds.amazonaws.com"
+DATABASE_SECRET_ARN = (
+    "arn:aws:secretsmanager:eu-west-1:123456789012:secret:"
+    "rds!db-0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b-AbCdEf"
+)
+APPLIED = {
+    "OPSCTL_IMAGE__DIGEST": DIGEST,
+    "OPSCTL_DATABASE__HOST": DATABASE_HOST,
+    "OPSCTL_DATABASE__PASSWORD_SECRET_ARN": DATABASE_SECRET_ARN,
+}
+"""What a cluster deploy knows once the infrastructure is applied and a release is
+pinned: the image digest, the database's address and the secret of its RDS-managed
+password (``up`` records the last two from the outputs)."""

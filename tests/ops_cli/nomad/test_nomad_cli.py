@@ -16,7 +16,9 @@ from ops_cli.config import load_environment
 REPO = Path(__file__).resolve().parents[3]
 
 
-def opsctl(server: HTTPServer, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+def opsctl(
+    server: HTTPServer, tmp_path: Path, *args: str, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     env = {
         "PATH": "/usr/bin:/bin",
         "HOME": str(tmp_path),
@@ -24,7 +26,10 @@ def opsctl(server: HTTPServer, tmp_path: Path, *args: str) -> subprocess.Complet
         "OPSCTL_STATE_DIR": str(tmp_path / "state"),
         "NOMAD_ADDR": server.url_for("").rstrip("/"),
         "NOMAD_TOKEN": "tok-from-env",
+        "OPSCTL_SECRET_SERVING_API_KEY": "serving-key-from-ci",
+        **fx.APPLIED,
         "CONSUL_HTTP_ADDR": server.url_for("").rstrip("/"),
+        **(extra_env or {}),
     }
     return subprocess.run(
         [sys.executable, "-m", "ops_cli", *args],
@@ -35,9 +40,16 @@ def opsctl(server: HTTPServer, tmp_path: Path, *args: str) -> subprocess.Complet
     )
 
 
+def namespace_exists(server: HTTPServer, name: str = "crm-staging") -> None:
+    server.expect_request(f"/v1/namespace/{name}", method="GET").respond_with_json(
+        fx.namespace(name)
+    )
+
+
 def test_plan_exits_1_and_lists_the_change_when_something_would_change(
     httpserver: HTTPServer, tmp_path: Path
 ) -> None:
+    namespace_exists(httpserver)
     httpserver.expect_request(
         "/v1/job/mlflow/plan", method="POST", headers={"X-Nomad-Token": "tok-from-env"}
     ).respond_with_json(fx.plan_answer())
@@ -71,6 +83,7 @@ def test_plan_exits_0_when_the_cluster_matches(httpserver: HTTPServer, tmp_path:
 
 
 def test_plan_exits_255_on_an_api_error(httpserver: HTTPServer, tmp_path: Path) -> None:
+    namespace_exists(httpserver)
     httpserver.expect_request("/v1/job/mlflow/plan").respond_with_data("denied", status=403)
 
     result = opsctl(httpserver, tmp_path, "plan", "mlflow", "--env", "staging")
@@ -93,6 +106,7 @@ def test_plan_on_a_local_environment_is_a_usage_error(
 def test_deploy_with_yes_registers_the_planned_job_and_follows_it(
     httpserver: HTTPServer, tmp_path: Path, output: str
 ) -> None:
+    namespace_exists(httpserver)
     httpserver.expect_request("/v1/job/mlflow/plan", method="POST").respond_with_json(
         fx.plan_answer(modify_index=52)
     )
@@ -103,7 +117,7 @@ def test_deploy_with_yes_registers_the_planned_job_and_follows_it(
     )
 
     result = opsctl(
-        httpserver, tmp_path, "deploy", "mlflow", "--env", "staging", "--image", "v4",
+        httpserver, tmp_path, "deploy", "mlflow", "--env", "staging", "--image", "v4@sha256:" + "5e" * 32,
         "--model", "challenger", "--yes", "-o", output,
     )  # fmt: skip
 
@@ -114,7 +128,7 @@ def test_deploy_with_yes_registers_the_planned_job_and_follows_it(
     body = json.loads(register.get_data())
     assert (body["EnforceIndex"], body["JobModifyIndex"]) == (True, 52)
     task = body["Job"]["TaskGroups"][0]["Tasks"][0]
-    assert task["Config"]["image"] == "ghcr.io/opsctl/crm-platform:v4"
+    assert task["Config"]["image"] == "ghcr.io/opsctl/crm-platform:v4@sha256:" + "5e" * 32
     assert body["Job"]["Meta"]["opsctl_model_alias"] == "challenger"
 
 
@@ -147,3 +161,90 @@ def test_status_shows_version_allocations_and_health(
     )
     assert "2/2 healthy" in mlflow["detail"]
     assert mlflow["endpoints"] == [{"label": "MLflow UI", "url": "http://10.0.1.5:25001/"}]
+
+
+def test_status_reports_a_consul_token_that_cannot_read_instead_of_no_endpoints(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    for name in enabled_jobs("staging"):
+        httpserver.expect_request(f"/v1/job/{name}").respond_with_json(fx.job(3))
+        httpserver.expect_request(f"/v1/job/{name}/allocations").respond_with_json(
+            [fx.allocation("a1"), fx.allocation("a2")]
+        )
+        httpserver.expect_request(f"/v1/job/{name}/deployment").respond_with_json(fx.deployment())
+    httpserver.expect_request("/v1/health/service/mlflow").respond_with_json(
+        [], headers={"X-Consul-Index": "9", "X-Consul-Results-Filtered-By-ACLs": "true"}
+    )
+
+    result = opsctl(
+        httpserver, tmp_path, "status", "--env", "staging", "-o", "json",
+        extra_env={"OPSCTL_SECRET_CONSUL_TOKEN": "token-without-read"},
+    )  # fmt: skip
+
+    assert result.returncode == 1, result.stdout
+    assert "filtered the answer to look up service 'mlflow' by ACLs" in result.stderr
+    assert "the token in OPSCTL_SECRET_CONSUL_TOKEN" in result.stderr
+    assert "token-without-read" not in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def namespace_missing(server: HTTPServer, name: str = "crm-staging") -> None:
+    server.expect_request(f"/v1/namespace/{name}", method="GET").respond_with_data(
+        "namespace not found", status=404
+    )
+
+
+def test_plan_with_a_missing_namespace_shows_a_creation_and_changes_nothing(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    namespace_missing(httpserver)
+
+    result = opsctl(httpserver, tmp_path, "plan", "mlflow", "--env", "staging", "-o", "json")
+
+    assert result.returncode == 1, result.stderr
+    (job,) = json.loads(result.stdout)["jobs"]
+    assert (job["change"], job["job_modify_index"]) == ("create", 0)
+    assert job["groups"] == [
+        {"group": "mlflow", "place": 1, "stop": 0, "in_place": 0, "destructive": 0,
+         "canary": 0, "ignore": 0}
+    ]  # fmt: skip
+    assert "namespace 'crm-staging' does not exist yet" in job["warnings"]
+    assert [r.method for r, _ in httpserver.log] == ["GET"]  # nothing written, nothing planned
+
+
+def test_deploy_creates_a_missing_namespace_before_registering(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    namespace_missing(httpserver)
+    httpserver.expect_request("/v1/namespace", method="POST").respond_with_data("")
+    httpserver.expect_request("/v1/jobs", method="POST").respond_with_json(fx.register_answer(53))
+    httpserver.expect_request("/v1/job/mlflow").respond_with_json(fx.job(0, modify_index=53))
+    httpserver.expect_request("/v1/job/mlflow/deployment").respond_with_json(
+        fx.deployment(version=0)
+    )
+
+    result = opsctl(httpserver, tmp_path, "deploy", "mlflow", "--env", "staging", "--yes")
+
+    assert result.returncode == 0, result.stderr
+    writes = [(r.path, json.loads(r.get_data())) for r, _ in httpserver.log if r.method == "POST"]
+    assert [path for path, _ in writes] == ["/v1/namespace", "/v1/jobs"]
+    assert writes[0][1] == {"Name": "crm-staging", "Description": "opsctl environment 'staging'"}
+    register = writes[1][1]
+    assert (register["EnforceIndex"], register["JobModifyIndex"]) == (True, 0)
+    assert register["Job"]["Namespace"] == "crm-staging"
+
+
+def test_a_token_that_may_not_create_the_namespace_says_how_to_create_it(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    namespace_missing(httpserver)
+    httpserver.expect_request("/v1/namespace", method="POST").respond_with_data(
+        "Permission denied", status=403
+    )
+
+    result = opsctl(httpserver, tmp_path, "deploy", "mlflow", "--env", "staging", "--yes")
+
+    assert result.returncode == 1
+    assert "namespace 'crm-staging' does not exist, and the token in NOMAD_TOKEN" in result.stderr
+    assert "nomad namespace apply" in result.stderr
+    assert not [r for r, _ in httpserver.log if r.path == "/v1/jobs"]  # nothing registered

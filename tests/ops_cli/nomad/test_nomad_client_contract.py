@@ -35,7 +35,7 @@ def client_for(server: HTTPServer, *, timeout_s: float = 5.0) -> NomadClient:
 
 
 def staging_job() -> dict:
-    config = load_environment("staging", REPO / "environments", environ={})
+    config = load_environment("staging", REPO / "environments", environ=fx.APPLIED)
     return render_job(config, load_catalog(), "mlflow")
 
 
@@ -61,7 +61,7 @@ def test_registered_durations_are_integer_nanoseconds(httpserver: HTTPServer) ->
 
     body = json.loads(httpserver.log[0][0].get_data())
     group = body["Job"]["TaskGroups"][0]
-    assert group["Update"]["MinHealthyTime"] == 10 * 10**9
+    assert group["Update"]["MinHealthyTime"] == 30 * 10**9
     assert group["Update"]["ProgressDeadline"] == 600 * 10**9
     check = group["Services"][0]["Checks"][0]
     assert (check["Interval"], check["Timeout"]) == (5 * 10**9, 2 * 10**9)
@@ -166,21 +166,86 @@ def test_a_write_that_times_out_is_reported_not_repeated(httpserver: HTTPServer)
     assert len(httpserver.log) == 1
 
 
-def test_scale_waits_out_an_active_deployment(httpserver: HTTPServer) -> None:
-    blocked = "job scaling blocked due to active deployment"
-    body = {"Count": 3, "Target": {"Group": "mlflow"}, "Message": "more"}
-    for _ in range(2):
-        httpserver.expect_oneshot_request(
-            "/v1/job/mlflow/scale", method="POST", json=body
-        ).respond_with_data(blocked, status=400)
-    httpserver.expect_oneshot_request(
-        "/v1/job/mlflow/scale", method="POST", json=body
-    ).respond_with_json({"EvalID": "e1", "EvalCreateIndex": 70, "JobModifyIndex": 70})
+BLOCKED = "job scaling blocked due to active deployment"
+SCALE_BODY = {"Count": 3, "Target": {"Group": "mlflow"}, "Message": "more"}
 
-    answer = client_for(httpserver).scale("mlflow", "mlflow", 3, "more")
+
+class FakeClock:
+    """Monotonic seconds that move only when the client sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def scaling_client(server: HTTPServer, clock: FakeClock) -> NomadClient:
+    connection = NomadConnection(address=server.url_for("").rstrip("/"), namespace="crm-staging")
+    retry = RetryPolicy(attempts=3, initial_wait_s=1.0, max_wait_s=5.0)
+    return NomadClient(connection, retry=retry, sleep=clock.sleep, clock=clock)
+
+
+def running_deployment(healthy: int) -> dict:
+    answer = fx.deployment(status="running", description="Deployment is running", healthy=healthy)
+    answer["TaskGroups"]["mlflow"]["ProgressDeadline"] = 60 * 1_000_000_000
+    answer["TaskGroups"]["mlflow"]["DesiredTotal"] = 40
+    return answer
+
+
+def test_scale_outlasts_a_deployment_that_keeps_progressing(httpserver: HTTPServer) -> None:
+    """A deployment that runs 8 minutes, turning an allocation healthy every 40 s (inside
+    its 60 s progress deadline): the scale waits it out, far beyond any retry count."""
+    clock = FakeClock()
+    httpserver.expect_request("/v1/job/mlflow/deployment").respond_with_handler(
+        lambda _r: Response(json.dumps(running_deployment(int(clock.now // 40))))
+    )
+
+    def scale(_request: Request) -> Response:
+        if clock.now < 480:
+            return Response(BLOCKED, status=400)
+        return Response(json.dumps({"EvalID": "e1", "JobModifyIndex": 70}))
+
+    scaling = httpserver.expect_request("/v1/job/mlflow/scale", method="POST", json=SCALE_BODY)
+    scaling.respond_with_handler(scale)
+
+    answer = scaling_client(httpserver, clock).scale("mlflow", "mlflow", 3, "more")
 
     assert answer["JobModifyIndex"] == 70
-    assert len(httpserver.log) == 3
+    assert clock.now >= 480  # eight times the progress deadline
+    assert len([r for r, _ in httpserver.log if r.path.endswith("/scale")]) > 3  # > attempts
+
+
+def test_scale_gives_up_once_the_deployment_stalls_past_its_progress_deadline(
+    httpserver: HTTPServer,
+) -> None:
+    clock = FakeClock()
+    httpserver.expect_request("/v1/job/mlflow/deployment").respond_with_json(running_deployment(1))
+    httpserver.expect_request("/v1/job/mlflow/scale", method="POST").respond_with_data(
+        BLOCKED, status=400
+    )
+
+    with pytest.raises(NomadError, match="made no progress within its progress deadline") as caught:
+        scaling_client(httpserver, clock).scale("mlflow", "mlflow", 3, "more")
+
+    assert fx.DEPLOYMENT_ID in str(caught.value)
+    # 60 s deadline + 60 s margin from the first look, plus at most one wait of 5 s
+    assert 120 < clock.now <= 126
+
+
+def test_other_transient_failures_of_scale_keep_their_count(httpserver: HTTPServer) -> None:
+    clock = FakeClock()
+    httpserver.expect_request("/v1/job/mlflow/scale", method="POST").respond_with_data(
+        "rpc error: No cluster leader", status=500
+    )
+
+    with pytest.raises(NomadError, match="No cluster leader"):
+        scaling_client(httpserver, clock).scale("mlflow", "mlflow", 3, "more")
+
+    assert len(httpserver.log) == 3  # RetryPolicy.attempts
 
 
 def test_other_400s_are_not_retried(httpserver: HTTPServer) -> None:
@@ -200,7 +265,7 @@ def test_permission_denied_says_which_token_to_set(httpserver: HTTPServer) -> No
     with pytest.raises(NomadError, match="permission denied") as caught:
         client_for(httpserver).job("mlflow")
 
-    assert "NOMAD_TOKEN" in (caught.value.hint or "")
+    assert "set NOMAD_TOKEN " in (caught.value.hint or "")  # where this client's token came from
     assert "s3cr3t-token" not in str(caught.value) + (caught.value.hint or "")
 
 
@@ -263,3 +328,18 @@ def test_a_revert_that_lost_a_race_is_a_conflict(httpserver: HTTPServer) -> None
         client_for(httpserver).revert("mlflow", 2, prior_version=4)
 
     assert len(httpserver.log) == 1
+
+
+def test_versions_of_an_unknown_job_are_empty_not_an_error(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/v1/job/ghost/versions").respond_with_data("job not found", 404)
+    assert client_for(httpserver).versions("ghost") == []
+
+
+def test_a_cluster_environment_refuses_a_token_over_plain_http() -> None:
+    from ops_cli.connection import require_tls
+    from ops_cli.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="NOMAD_ADDR .* requires TLS"):
+        require_tls(True, "http://nomad.internal:4646", "NOMAD_ADDR", "staging")
+    require_tls(True, "https://nomad.internal:4646", "NOMAD_ADDR", "staging")
+    require_tls(True, "http://127.0.0.1:4646", "NOMAD_ADDR", "staging")  # a local tunnel

@@ -4,7 +4,6 @@ written the way the serving API writes them (day partitions of parquet)."""
 from __future__ import annotations
 
 import shutil
-from dataclasses import replace
 from pathlib import Path
 
 import mlflow
@@ -17,10 +16,15 @@ from ml.data.sources import SyntheticSource
 from ml.data.synthetic import GeneratorConfig
 from ml.features import INPUT_COLUMNS
 from ml.features.rows import labelled_rows
+from ml.modeling.pyfunc import load_pipeline
 from ml.runs import acquire_step, load_tables, process_month, resolve_month, train_month
-from ml.settings import PipelineSettings, RegistrySettings, TrainingSettings
+from ml.settings import TrainingSettings
 from ml.snapshots import month_end
 from tests.conftest import free_port_base
+from tests.ml.platform_settings import platform_settings
+from workloads.flows.settings import PipelineSettings
+from workloads.monitoring.settings import MonitoringSettings
+from workloads.settings import load
 
 SEED, ROWS = 11, 4000
 MONTH = "2018-01"  # the month the serving API scored the opportunities in
@@ -39,7 +43,8 @@ def prefect_api():
     from workloads.flows import deploy
 
     with prefect_test_harness(server_startup_timeout=120):
-        deploy.register(deploy.parse_args(["--data-url", "file:///nowhere"]))
+        args = deploy.parse_args(["--source", "synthetic", "--rows", "8800"])
+        deploy.register(args, load(PipelineSettings, {}), load(MonitoringSettings, {}))
         yield
 
 
@@ -49,17 +54,16 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     root = tmp_path_factory.mktemp("champion")
     data_url = f"file://{root / 'data'}"
     mlflow.set_tracking_uri(f"sqlite:///{root / 'mlflow.db'}")
-    registry = RegistrySettings(model_name="crm-test", experiment="crm-test")
     mlflow.create_experiment("crm-test", artifact_location=str(root / "artifacts"))
     version = acquire_step(SyntheticSource(GeneratorConfig(rows=ROWS, seed=SEED)), data_url)[
         "version"
     ]
     version, month = resolve_month(data_url, version, None)
     process_month(data_url, version, month, 0.9)
-    settings = PipelineSettings(
+    settings = platform_settings(
+        name="crm-test",
         data_url=data_url,
-        training=replace(TrainingSettings(), trials=2, families=("logistic",)),
-        registry=registry,
+        training=TrainingSettings(trials=2, families=("logistic",)),
     )
     summary = train_month(data_url, version, month, settings, f"training-{month}")
     MlflowClient().set_registered_model_alias("crm-test", "champion", summary["model_version"])
@@ -76,15 +80,15 @@ def scored_rows(data_url: str, version: str, month: str, months: list[str]) -> p
     """Opportunities open at the ends of ``months`` (closed later), scored by the champion."""
     deals = load_tables(data_url, version, month).deals
     rows = labelled_rows(deals, [month_end(m) for m in months], deals["close_date"].max())
-    model = mlflow.sklearn.load_model("models:/crm-test@champion")
+    model = load_pipeline("models:/crm-test@champion")
     rows["win_probability"] = model.predict_proba(rows[list(INPUT_COLUMNS)])[:, 1]
     return rows.drop(columns=["won"])
 
 
-def write_prediction_log(predictions_url: str, rows: pd.DataFrame) -> None:
-    """``rows`` as the serving API logs them, spread over the days of :data:`MONTH`:
+def write_prediction_log(predictions_url: str, rows: pd.DataFrame, month: str = MONTH) -> None:
+    """``rows`` as the serving API logs them, spread over the days of ``month``:
     one parquet file per day partition."""
-    days = pd.Series([f"{MONTH}-{1 + i % 28:02d}" for i in range(len(rows))], index=rows.index)
+    days = pd.Series([f"{month}-{1 + i % 28:02d}" for i in range(len(rows))], index=rows.index)
     for day, part in rows.groupby(days):
         logged = part.assign(model_name="crm-test", model_version="1", request_id="test")
         storage.write_parquet(

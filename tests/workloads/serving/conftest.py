@@ -46,6 +46,7 @@ class MemorySource:
     name: str = "crm-win-probability"
     alias: str = "champion"
     loads: list[str] = field(default_factory=list)
+    version_tags: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def resolve(self) -> str:
         return self.alias_version
@@ -53,6 +54,9 @@ class MemorySource:
     def load(self, version: str) -> Pipeline:
         self.loads.append(version)
         return self.versions[version]
+
+    def tags(self, version: str) -> dict[str, str]:
+        return self.version_tags.get(version, {})
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import pytest
 from ml import storage
 from ml.data import schema as s
 from ml.data.sources import make_source
+from ml.modeling.baseline import baseline_pipeline
 from ml.runs import acquire_step, load_tables, process_month
 from ml.snapshots import month_end
 from workloads.flows.scoring import expected_deal_values, score_month
@@ -24,9 +25,11 @@ def processed(tmp_path_factory) -> tuple[str, str]:
     return url, version
 
 
-def test_every_open_deal_is_scored_and_valued(processed, trained) -> None:
+@pytest.mark.parametrize("kind", ["boosting", "baseline"])
+def test_every_open_deal_is_scored_and_valued(processed, trained, kind: str) -> None:
     url, version = processed
-    model = trained["boosting"].pipeline
+    learned = trained["boosting"]
+    model = learned.pipeline if kind == "boosting" else baseline_pipeline(learned, "agent_win_rate")
     summary = score_month(url, version, MONTH, model, "crm-win-probability", "3")
     target = storage.join(url, "scores", version, MONTH)
     scores = storage.read_parquet(storage.join(target, "scores.parquet"))
@@ -42,6 +45,8 @@ def test_every_open_deal_is_scored_and_valued(processed, trained) -> None:
         scores["expected_value"] == scores["win_probability"] * scores["expected_deal_value"]
     ).all()
     assert set(scores["model_version"]) == {"3"}
+    runtime = {"boosting": "treelite", "baseline": "rate"}[kind]
+    assert summary["compiled"]["used"] and summary["compiled"]["runtime"] == runtime
     assert set(values["level"]) == {"sales_agent", "manager", "regional_office", "total"}
     for level in ("sales_agent", "manager", "regional_office"):
         part = values[values["level"].eq(level)]

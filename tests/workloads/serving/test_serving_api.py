@@ -24,7 +24,9 @@ def wait_ready(client: TestClient, timeout: float = 30.0) -> None:
 
 @pytest.fixture
 def client(source):
-    with TestClient(create_app(ServingSettings(max_batch_rows=50), source)) as client:
+    with TestClient(
+        create_app(ServingSettings(auth_required=False, max_batch_rows=50), source)
+    ) as client:
         wait_ready(client)
         yield client
 
@@ -121,7 +123,9 @@ def test_a_missing_field_is_named(client, rows) -> None:
 )  # fmt: skip
 def test_malformed_bodies_get_422(client, payload, field) -> None:
     if isinstance(payload, bytes):
-        response = client.post("/predict", content=payload)
+        response = client.post(
+            "/predict", content=payload, headers={"Content-Type": "application/json"}
+        )
     else:
         response = client.post("/predict", json=payload)
     assert response.status_code == 422, response.text
@@ -157,9 +161,13 @@ def test_invocations_errors_name_row_and_field(client, rows) -> None:
     split = {"dataframe_split": {"columns": columns, "data": [[1] * len(columns)]}}
     problem = client.post("/invocations", json=split).json()["detail"][0]
     assert problem["loc"][:4] == ["body", "dataframe_split", "data", 0]
-    response = client.post("/invocations", json={"instances": rows})
+    response = client.post("/invocations", json={"rows": rows})
     assert response.status_code == 422
-    assert "dataframe_split" in response.json()["message"]
+    message = response.json()["message"]
+    assert "exactly one of dataframe_split, dataframe_records, instances, inputs" in message
+    both = client.post("/invocations", json={"instances": rows, "dataframe_records": rows})
+    assert both.status_code == 422
+    assert "got dataframe_records, instances" in both.json()["message"]
 
 
 def test_auth_when_a_key_is_configured(source, rows) -> None:
@@ -177,7 +185,8 @@ def test_auth_when_a_key_is_configured(source, rows) -> None:
         assert client.get("/version").status_code == 200
 
 
-def test_no_key_configured_means_no_auth(client, rows) -> None:
+def test_with_auth_turned_off_no_key_is_asked(client, rows) -> None:
+    """Only an explicit ``SERVING_AUTH_REQUIRED=false`` (auth.required: false) gets here."""
     assert client.post("/predict", json={"opportunities": rows[:1]}).status_code == 200
 
 
@@ -187,15 +196,16 @@ def test_version_health_and_ready(client) -> None:
     assert (version["model_version"], version["alias"], version["scorer"]) == (
         "1",
         "champion",
-        "fast",
+        "compiled",
     )
+    assert version["compiled"]["used"] and version["compiled"]["runtime"] == "treelite"
     assert client.get("/health").json() == {"status": "ok"}
     assert client.get("/ready").json()["status"] == "ready"
 
 
 def test_not_ready_until_a_model_loads(source, rows) -> None:
     source.alias_version = "missing"  # the registry cannot give this version
-    with TestClient(create_app(ServingSettings(), source)) as client:
+    with TestClient(create_app(ServingSettings(auth_required=False), source)) as client:
         assert client.get("/health").status_code == 200
         assert client.get("/ready").status_code == 503
         assert client.get("/version").status_code == 503
@@ -206,9 +216,17 @@ def test_metrics_count_requests_errors_latency_and_version(client, rows) -> None
     client.post("/predict", json={"opportunities": rows[:3]})
     client.post("/predict", json={"opportunities": []})
     text = client.get("/metrics").text
-    assert 'serving_requests_total{method="POST",path="/predict",status="200"} 1.0' in text
-    assert 'serving_request_errors_total{path="/predict",status="422"} 1.0' in text
-    assert 'serving_request_duration_seconds_bucket{le="0.005",path="/predict"}' in text
+    # by endpoint and by the model version that answered
+    assert (
+        'serving_requests_total{method="POST",model_version="1",path="/predict",status="200"} 1.0'
+    ) in text
+    assert (
+        'serving_request_errors_total{model_version="1",path="/predict",status="422"} 1.0' in text
+    )
+    assert (
+        'serving_request_duration_seconds_bucket{le="0.005",model_version="1",path="/predict"}'
+        in text
+    )
     assert 'serving_predictions_total{endpoint="/predict"} 3.0' in text
     assert 'serving_model_version{alias="champion",name="crm-win-probability"} 1.0' in text
 

@@ -1,37 +1,22 @@
-"""The fast scorer gives the pipeline's own probabilities (to 1e-9) on many rows."""
+"""The fast scorer (the compiled scorer's fallback) gives the pipeline's own probabilities (to 1e-9) on many rows."""
 
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from ml.features.transformer import CATEGORICAL, NUMERIC
 from workloads.serving import scorer as scoring
 from workloads.serving.features import RawRows
-from workloads.serving.scorer import FastScorer, build_scorer, input_frame, probe_rows
+from workloads.serving.scorer import FastScorer, fast_scorer, input_frame, probe_rows, raw_rows
 
 FAMILIES = ("boosting", "logistic")
-
-
-def raw_rows(frame: pd.DataFrame) -> RawRows:
-    def days(column: str) -> np.ndarray:
-        values = pd.to_datetime(frame[column]).to_numpy(dtype="datetime64[D]")
-        return np.where(np.isnat(values), np.nan, values.astype("int64").astype(float))
-
-    return RawRows(
-        sales_agent=list(frame["sales_agent"]),
-        product=list(frame["product"]),
-        account=[a if isinstance(a, str) else None for a in frame["account"]],
-        engage_days=days("engage_date"),
-        as_of_days=days("as_of_date").astype(np.int64),
-    )
 
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_fast_path_equals_pipeline_on_evaluation_rows(trained, eval_inputs, family) -> None:
     pipeline = trained[family].pipeline
-    scorer = build_scorer(pipeline)
+    scorer = fast_scorer(pipeline)
     assert scorer.kind == "fast"
     rows = raw_rows(eval_inputs)
     fast = scorer.predict(rows, list(eval_inputs["opportunity_id"]))
@@ -70,9 +55,9 @@ def test_an_encoder_it_cannot_compile_falls_back_to_the_pipeline(trained, monkey
         raise scoring.NotSeparable("mixes columns")
 
     monkeypatch.setattr(scoring, "compile_encoder", refuse)
-    assert build_scorer(trained["logistic"].pipeline).kind == "pipeline"
+    assert fast_scorer(trained["logistic"].pipeline).kind == "pipeline"
 
 
 def test_a_fast_path_that_disagrees_is_not_used(trained, monkeypatch) -> None:
     monkeypatch.setattr(scoring, "max_difference", lambda *args: 1e-6)
-    assert build_scorer(trained["boosting"].pipeline).kind == "pipeline"
+    assert fast_scorer(trained["boosting"].pipeline).kind == "pipeline"

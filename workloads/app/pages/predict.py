@@ -1,12 +1,15 @@
-"""Predict: one opportunity in a form, scored by the prediction service."""
+"""Predict: one opportunity in a form, scored by the prediction service. The form offers
+the agents, products and accounts of the data the served model was trained on."""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import streamlit as st
 
-from workloads.app.choices import reference_choices
+from ml.modeling.lineage import BASELINE_MESSAGE
+from workloads.app.choices import describe, model_choices
 from workloads.app.platform_status import discover
 from workloads.app.serving import Rejected, ServiceDown, ServingClient
 from workloads.app.settings import AppSettings, load_settings
@@ -15,13 +18,25 @@ NO_ACCOUNT = "(no account yet)"
 
 
 @st.cache_data(ttl=300, show_spinner=False)
-def _choices(data_url: str | None) -> dict[str, list[str]] | None:
+def _choices(data_url: str | None, data: dict | None) -> dict[str, list[str]] | None:
     if not data_url:
         return None
     try:
-        return reference_choices(data_url)
-    except Exception:  # no data stored yet, or storage down: the form takes free text
+        return model_choices(data_url, data)
+    except Exception:  # the tables are gone, or storage is down: the form takes free text
         return None
+
+
+def champion_choices(settings: AppSettings, version: dict[str, Any]) -> dict[str, list[str]] | None:
+    """The choices of the served model's training data (cached), or None."""
+    return _choices(settings.data_url, version.get("data"))
+
+
+def show_model(version: dict[str, Any]) -> None:
+    """The served model, what it was trained on, and plainly when it is a baseline."""
+    st.caption(describe(version))
+    if version.get("kind") == "baseline":
+        st.info(f"The served model is a baseline: {version.get('note') or BASELINE_MESSAGE}.")
 
 
 def serving_client(settings: AppSettings) -> ServingClient | None:
@@ -42,15 +57,25 @@ def _pick(label: str, options: list[str] | None, default: str = "") -> str:
     return st.text_input(label, value=default)
 
 
-def _form(choices: dict[str, list[str]] | None) -> dict[str, object] | None:
+def default_as_of(version: dict[str, Any]) -> dt.date:
+    """The month-end the served model's data was known at (else the dataset's last day)."""
+    month = (version.get("data") or {}).get("month")
+    try:
+        year, number = (int(part) for part in str(month).split("-"))
+    except ValueError:
+        return dt.date(2017, 12, 31)
+    return dt.date(year + number // 12, number % 12 + 1, 1) - dt.timedelta(days=1)
+
+
+def _form(choices: dict[str, list[str]] | None, as_of_default: dt.date) -> dict[str, object] | None:
     with st.form("predict"):
         opportunity_id = st.text_input("Opportunity id", value="NEW-0001")
-        agent = _pick("Sales agent", choices and choices["agents"])
-        product = _pick("Product", choices and choices["products"], "GTX Basic")
-        account = _pick("Account", choices and [NO_ACCOUNT, *choices["accounts"]])
+        agent = _pick("Sales agent", choices["agents"] if choices else None)
+        product = _pick("Product", choices["products"] if choices else None, "GTX Basic")
+        account = _pick("Account", [NO_ACCOUNT, *choices["accounts"]] if choices else None)
         stage = st.selectbox("Deal stage", ["Engaging", "Prospecting"])
-        engage = st.date_input("Engage date", value=dt.date(2017, 11, 15))
-        as_of = st.date_input("As of", value=dt.date(2017, 12, 31))
+        engage = st.date_input("Engage date", value=as_of_default - dt.timedelta(days=45))
+        as_of = st.date_input("As of", value=as_of_default)
         if not st.form_submit_button("Predict"):
             return None
     return {
@@ -65,6 +90,7 @@ def _form(choices: dict[str, list[str]] | None) -> dict[str, object] | None:
 
 
 def render() -> None:
+    """The predict page: one opportunity's form, scored by the prediction service."""
     st.title("Predict")
     settings = load_settings()
     client = serving_client(settings)
@@ -75,11 +101,14 @@ def render() -> None:
     except (ServiceDown, Rejected) as exc:
         st.error(f"The prediction service is down: {exc}")
         return
-    st.caption(f"Model {version.get('model_name')} v{version.get('model_version')}")
-    choices = _choices(settings.data_url)
+    show_model(version)
+    choices = champion_choices(settings, version)
     if choices is None:
-        st.warning("Reference data is not available; type the values instead of choosing them.")
-    opportunity = _form(choices)
+        st.warning(
+            "The served model's training data is not available here; type the values "
+            "instead of choosing them."
+        )
+    opportunity = _form(choices, default_as_of(version))
     if opportunity is None:
         return
     try:

@@ -1,5 +1,8 @@
 """Optional scheduler abilities: plans, deployments, rollbacks.
 
+They sit beside :mod:`ops_cli.scheduler.base` because they are generic: any
+scheduler may implement them (today the Nomad one does).
+
 A scheduler that has one implements the protocol; callers check with
 ``isinstance`` (the protocols are runtime-checkable) and tell the user when
 the environment's scheduler lacks it, rather than testing flags.
@@ -11,7 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from ops_cli.scheduler.base import ProgressCallback
-from ops_cli.scheduler.nomad.plan import JobPlan
+from ops_cli.scheduler.plan import JobPlan
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,8 @@ class RollbackPlan:
 
 @runtime_checkable
 class Planner(Protocol):
+    """A scheduler that can say what applying would change, without changing it."""
+
     def plan(self, workloads: list[str] | None = None) -> list[JobPlan]:
         """What applying the environment (or ``workloads``) would change; changes nothing."""
         ...
@@ -44,6 +49,8 @@ class Planner(Protocol):
 
 @runtime_checkable
 class Deployer(Protocol):
+    """A scheduler that deploys one workload from a plan it showed (canaries followed to the end)."""
+
     def plan_deploy(
         self, workload: str, *, image_tag: str | None = None, model_alias: str | None = None
     ) -> JobPlan:
@@ -58,6 +65,8 @@ class Deployer(Protocol):
 
 @runtime_checkable
 class RollbackCapable(Protocol):
+    """A scheduler that returns a workload to its previous stable version."""
+
     def plan_rollback(self, workload: str) -> RollbackPlan:
         """The previous stable version ``workload`` would return to."""
         ...

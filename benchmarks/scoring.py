@@ -1,0 +1,141 @@
+"""Benchmark: batch scoring of 1,000,000 open deals, features and model, wall time and
+peak memory, through the compiled model (what the monthly scoring flow does) beside
+the scikit-learn pipeline's own ``predict_proba``.
+
+For each family a model is trained on generator data (8,800 deals); 1,000,000 open
+deals are drawn from its evaluation rows' agents, products, accounts and dates (every
+value one the model knows, dates spread over the months). Each path runs in a process
+of its own (``--child``), so its peak RSS is its own; the times exclude imports and
+building the rows.
+
+    python benchmarks/scoring.py [--rows 1000000] [--families logistic boosting baseline]
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from _machine import machine
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+RESULTS = REPO / "benchmarks" / "results" / "scoring.json"
+
+
+def train(family: str, folder: Path) -> Path:
+    """Train ``family`` (``baseline``: the best baseline of a logistic run); the fitted
+    pipeline and its evaluation rows in ``folder/model.joblib``."""
+    import joblib
+
+    from ml.data import schema as s
+    from ml.data.synthetic import GeneratorConfig, generate_csv_files
+    from ml.features import CrmTables
+    from ml.modeling.baseline import baseline_pipeline, best_baseline
+    from ml.modeling.train import train as fit
+    from ml.settings import TrainingSettings
+    from ml.validation import validate_files
+
+    clean = validate_files(generate_csv_files(GeneratorConfig(rows=8800, seed=42))).tables
+    tables = CrmTables(clean[s.PIPELINE], clean[s.ACCOUNTS], clean[s.PRODUCTS], clean[s.TEAMS])
+    learned = "logistic" if family == "baseline" else family
+    result = fit(tables, TrainingSettings(trials=3, families=(learned,)))
+    pipeline = result.pipeline
+    if family == "baseline":
+        pipeline = baseline_pipeline(result, best_baseline(result))
+    path = folder / f"{family}.joblib"
+    joblib.dump((pipeline, result.eval_inputs), path)
+    return path
+
+
+def open_deals(eval_inputs: pd.DataFrame, rows: int, seed: int = 0) -> pd.DataFrame:
+    """``rows`` open deals drawn column by column from the evaluation rows."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {c: eval_inputs[c].to_numpy()[rng.integers(0, len(eval_inputs), rows)]
+         for c in ("sales_agent", "product", "account", "as_of_date")}
+    )  # fmt: skip
+    frame["engage_date"] = frame["as_of_date"] - pd.to_timedelta(rng.integers(0, 200, rows), "D")
+    frame["opportunity_id"] = [f"D{i:07d}" for i in range(rows)]
+    frame["deal_stage"] = "Engaging"
+    from ml.features import INPUT_COLUMNS
+
+    return frame[list(INPUT_COLUMNS)]
+
+
+def child(path: str, how: str, rows: int) -> None:
+    """Score ``rows`` deals with the model in ``path`` by ``how``; print one JSON line."""
+    import joblib
+
+    from ml.modeling.batch import batch_scores
+    from ml.modeling.compiled import Served
+
+    pipeline, eval_inputs = joblib.load(path)
+    deals = open_deals(eval_inputs, rows)
+    began = time.perf_counter()
+    if how == "compiled":
+        scores, status = batch_scores(Served(pipeline), deals)
+        assert status["used"], status
+    else:
+        scores = pipeline.predict_proba(deals)[:, 1]
+    wall = time.perf_counter() - began
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(json.dumps({"wall_s": wall, "peak_rss_bytes": peak, "rows": len(scores),
+                      "mean_probability": float(np.mean(scores))}))  # fmt: skip
+
+
+def run(path: Path, how: str, rows: int) -> dict[str, float]:
+    """Score ``rows`` deals with the model at ``path`` the ``how`` way (``compiled`` or the
+    pipeline) in a fresh process; its figures: ``wall_s``, ``peak_rss_bytes``, ``rows``,
+    ``mean_probability``."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", str(path), how, "--rows", str(rows)],
+        capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": str(REPO)},
+    ).stdout  # fmt: skip
+    result = json.loads(out.strip().splitlines()[-1])
+    print(path.stem, how, result, flush=True)
+    return result
+
+
+def main() -> None:
+    """Compare the scoring paths of each family on ``--rows`` rows and print the figures as JSON
+    (or, with ``--child``, measure one path)."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--families", nargs="+", default=["logistic", "boosting", "baseline"])
+    parser.add_argument("--child", nargs=2, metavar=("MODEL", "HOW"))
+    args = parser.parse_args()
+    if args.child:
+        child(args.child[0], args.child[1], args.rows)
+        return
+    started = machine()
+    families = {}
+    with tempfile.TemporaryDirectory(prefix="bench-scoring-") as tmp:
+        for family in args.families:
+            path = train(family, Path(tmp))
+            compiled, pipeline = run(path, "compiled", args.rows), run(path, "pipeline", args.rows)
+            families[family] = {"compiled": compiled, "sklearn_pipeline": pipeline,
+                                "speedup": pipeline["wall_s"] / compiled["wall_s"]}  # fmt: skip
+    report = {"machine": started, "load_avg_1m_at_end": round(os.getloadavg()[0], 2),
+              "settings": {"rows": args.rows, "omp_num_threads": 1}, "families": families}  # fmt: skip
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
+    print(
+        json.dumps({f: {k: v for k, v in r.items() if k != "speedup"} for f, r in families.items()})
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,357 @@
+"""A write-ahead spool on local disk: records are durable before the caller goes on.
+
+One folder serves every process of a service; each process writes its own
+segment files, so several workers never share a file:
+
+- ``<writer>.lock``: held (an ``flock`` through filelock) for as long as process
+  ``<writer>`` lives; the kernel releases it when the process dies, ``kill -9``
+  included, which is how the others tell a dead writer from a live one;
+- ``<writer>-<seq>.open``: the segment ``<writer>`` appends to;
+- ``<writer>-<seq>.ready``: a sealed segment, waiting to be taken away and deleted.
+
+A segment is a run of records, each a 4-byte little-endian payload length, the
+payload's 4-byte CRC-32 and the payload. Only a record being written when its
+process died can be torn; :func:`read_segment` stops at the first record whose
+length or checksum does not hold, and that record was never acknowledged.
+
+Durability: :meth:`Spool.append` writes a record and returns its ticket;
+:meth:`Spool.wait` (or :meth:`Spool.wait_async`) returns once an ``fsync`` that
+covers the ticket has finished. One syncer thread per process runs ``fsync`` as
+soon as records wait, so under load one ``fsync`` covers every record appended
+while the previous one ran (group commit) and nobody waits more than two.
+
+Bound: an append that would take the folder past ``max_bytes`` raises
+:class:`SpoolFull`. The folder's size is measured by :meth:`Spool.measure`
+(the uploader calls it every cycle) plus what this process appended since, so
+with several writers it can pass ``max_bytes`` by what they append in one cycle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import struct
+import threading
+import time
+import zlib
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+log = logging.getLogger(__name__)
+HEADER = struct.Struct("<II")
+OPEN, READY, LOCK = ".open", ".ready", ".lock"
+
+
+class SpoolFull(Exception):
+    """The spool holds ``max_bytes`` already; the record was not written."""
+
+
+class SpoolError(OSError):
+    """A record could not be made durable (the disk refused a write or an fsync)."""
+
+
+def frame(payload: bytes) -> bytes:
+    """``payload`` as one record: length, CRC-32, payload."""
+    return HEADER.pack(len(payload), zlib.crc32(payload)) + payload
+
+
+def read_segment(path: Path) -> tuple[list[bytes], int]:
+    """The whole records of segment ``path`` and the length they span (bytes after
+    it are a torn record). Raises FileNotFoundError when the segment is gone."""
+    data = path.read_bytes()
+    records, at = [], 0
+    while at + HEADER.size <= len(data):
+        length, crc = HEADER.unpack_from(data, at)
+        end = at + HEADER.size + length
+        payload = data[at + HEADER.size : end]
+        if end > len(data) or zlib.crc32(payload) != crc:
+            break
+        records.append(payload)
+        at = end
+    return records, at
+
+
+def _fsync_dir(folder: Path) -> None:
+    # a created, renamed or deleted file name is durable once its folder is synced
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def writer_of(path: Path) -> str:
+    """The writer id in a segment's file name."""
+    return path.name.rsplit("-", 1)[0]
+
+
+class Spool:
+    """This process's writer of the spool in ``folder`` (see the module docstring).
+
+    ``max_bytes``: the bound of the whole folder; ``segment_bytes``: a segment
+    is sealed once it holds this much. :meth:`open` before use, :meth:`close`
+    after.
+    """
+
+    def __init__(
+        self,
+        folder: Path,
+        max_bytes: int,
+        segment_bytes: int = 8 << 20,
+        on_sync: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.folder, self.max_bytes, self.segment_bytes = Path(folder), max_bytes, segment_bytes
+        self.on_sync = on_sync
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        self.writer = f"{stamp}-{os.getpid()}-{secrets.token_hex(4)}"
+        self._lock = FileLock(self.folder / f"{self.writer}{LOCK}", thread_local=False)
+        self._cond = threading.Condition()
+        self._fd: int | None = None
+        self._path: Path | None = None
+        self._opened_at = 0.0
+        self._seq = self._size = self._used = 0
+        self._appended = self._synced = 0
+        self._failed: list[tuple[int, int, OSError]] = []
+        self._seal_wanted = self._stopping = False
+        self._sealed = 0
+        self._waiters: list[tuple[int, asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+        self._syncer: threading.Thread | None = None
+
+    # -- life cycle ---------------------------------------------------------------
+
+    def open(self) -> None:
+        """Create the folder (0700), take this writer's lock, start the syncer."""
+        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._lock.acquire(timeout=0)
+        self.measure()
+        self._syncer = threading.Thread(target=self._sync_loop, name="spool-sync", daemon=True)
+        self._syncer.start()
+
+    def close(self) -> None:
+        """Seal the open segment, stop the syncer, release the lock. Sealed segments stay."""
+        self.seal()
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        if self._syncer is not None:
+            self._syncer.join()
+        # unlinked while held: whoever opened it before sees a dead writer, rightly
+        (self.folder / f"{self.writer}{LOCK}").unlink(missing_ok=True)
+        self._lock.release()
+
+    # -- writing ------------------------------------------------------------------
+
+    @property
+    def used_bytes(self) -> int:
+        """Bytes in the folder, as last measured plus this process's appends since."""
+        return self._used
+
+    def append(self, payload: bytes) -> int:
+        """Write one record; its ticket for :meth:`wait`. Raises :class:`SpoolFull`
+        when the spool is full, :class:`SpoolError` when the disk refuses the write
+        (the segment is then cut back to its last whole record)."""
+        record = frame(payload)
+        with self._cond:
+            if self._used + len(record) > self.max_bytes:
+                raise SpoolFull(f"{self.folder} holds {self._used} of {self.max_bytes} bytes")
+            try:
+                fd = self._fd if self._fd is not None else self._new_segment()
+                self._write(fd, record)
+            except OSError as exc:
+                raise SpoolError(exc.errno, f"spool write to {self._path} failed: {exc}") from exc
+            self._appended += 1
+            self._size += len(record)
+            self._used += len(record)
+            if self._size >= self.segment_bytes:
+                self._seal_wanted = True
+            self._cond.notify_all()
+            return self._appended
+
+    def _new_segment(self) -> int:
+        self._seq += 1
+        path = self.folder / f"{self.writer}-{self._seq:06d}{OPEN}"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+        _fsync_dir(self.folder)
+        self._fd, self._path, self._size, self._opened_at = fd, path, 0, time.monotonic()
+        return fd
+
+    def _write(self, fd: int, record: bytes) -> None:
+        view, written = memoryview(record), 0
+        try:
+            while written < len(record):
+                written += os.write(fd, view[written:])
+        except OSError:
+            try:  # a torn record would hide every record after it
+                os.ftruncate(fd, self._size)
+            except OSError:
+                self._seal_wanted = True
+                log.exception("spool segment %s could not be cut back", self._path)
+            raise
+
+    def wait(self, ticket: int) -> None:
+        """Block until record ``ticket`` is on disk; raises SpoolError if its fsync failed."""
+        with self._cond:
+            while self._synced < ticket:
+                self._cond.wait()
+            self._raise_if_failed(ticket)
+
+    async def wait_async(self, ticket: int) -> None:
+        """:meth:`wait` for the event loop: the loop runs on while the disk syncs."""
+        with self._cond:
+            if self._synced >= ticket:
+                self._raise_if_failed(ticket)
+                return
+            loop = asyncio.get_running_loop()
+            future: asyncio.Future[None] = loop.create_future()
+            self._waiters.append((ticket, loop, future))
+        await future
+
+    def _raise_if_failed(self, ticket: int) -> None:
+        for first, last, exc in self._failed:
+            if first <= ticket <= last:
+                raise SpoolError(exc.errno, f"spool fsync failed: {exc}")
+
+    # -- the syncer thread ----------------------------------------------------------
+
+    def _sync_loop(self) -> None:
+        while True:
+            with self._cond:
+                while not (self._appended > self._synced or self._seal_wanted or self._stopping):
+                    self._cond.wait()
+                if self._stopping and self._appended == self._synced and not self._seal_wanted:
+                    return
+                first, target, fd, path = self._synced + 1, self._appended, self._fd, self._path
+                sealing = self._seal_wanted and fd is not None
+                self._seal_wanted = False
+                if sealing:
+                    self._fd = self._path = None
+            error = self._sync(fd, path if sealing else None)
+            self._synced_through(first, target, error, sealing)
+
+    def _sync(self, fd: int | None, seal: Path | None) -> OSError | None:
+        try:
+            if fd is not None:
+                os.fsync(fd)
+                self.on_sync()
+            if seal is not None:
+                assert fd is not None
+                os.close(fd)
+                seal.rename(seal.with_suffix(READY))
+                _fsync_dir(self.folder)
+        except OSError as exc:
+            log.error("spool fsync or seal in %s failed: %s", self.folder, exc)
+            return exc
+        return None
+
+    def _synced_through(self, first: int, target: int, error: OSError | None, sealed: bool) -> None:
+        with self._cond:
+            if error is not None and first <= target:
+                self._failed = [*self._failed[-99:], (first, target, error)]
+            if error is not None and not sealed:
+                self._seal_wanted = True  # after a failed fsync, start a fresh segment
+            self._synced = max(self._synced, target)
+            self._sealed += int(sealed)
+            done = [w for w in self._waiters if w[0] <= target]
+            self._waiters = [w for w in self._waiters if w[0] > target]
+            self._cond.notify_all()
+        for ticket, loop, future in done:
+            failed = error is not None and first <= ticket
+            loop.call_soon_threadsafe(_settle, future, error if failed else None)
+
+    # -- segments -----------------------------------------------------------------
+
+    def seal(self) -> None:
+        """Seal the open segment now (if it holds anything); returns once it is renamed."""
+        with self._cond:
+            if self._fd is None:
+                return
+            self._seal_wanted = True
+            sealed = self._sealed
+            self._cond.notify_all()
+            while self._sealed == sealed and self._syncer is not None and self._syncer.is_alive():
+                self._cond.wait(1.0)
+
+    def open_age(self) -> float:
+        """Seconds since the open segment received its first record (0: none open)."""
+        with self._cond:
+            return time.monotonic() - self._opened_at if self._fd is not None else 0.0
+
+    def measure(self) -> int:
+        """Re-measure the folder (every process's segments); returns the bytes."""
+        total = 0
+        with os.scandir(self.folder) as entries:
+            for entry in entries:
+                if entry.name.endswith((OPEN, READY)):
+                    with contextlib.suppress(FileNotFoundError):  # taken away meanwhile
+                        total += entry.stat().st_size
+        with self._cond:
+            # this process's open segment may have grown since the scan began
+            self._used = total
+        return total
+
+    def ready(self) -> list[Path]:
+        """Sealed segments this process may take away: its own, and every segment of a
+        writer that died (an open one is first cut to its whole records and sealed)."""
+        names = [p.name for p in self.folder.iterdir()]
+        writers = {n.rsplit("-", 1)[0] for n in names if n.endswith((OPEN, READY))}
+        writers |= {n.removesuffix(LOCK) for n in names if n.endswith(LOCK)}
+        takers = {self.writer} | {w for w in sorted(writers - {self.writer}) if self._recover(w)}
+        ready = [p for p in self.folder.glob(f"*{READY}") if writer_of(p) in takers]
+        return sorted(ready, key=lambda p: p.name)
+
+    def _recover(self, writer: str) -> bool:
+        """True when ``writer`` is dead: its open segments are then sealed, and its
+        lock file removed once it has no segment left."""
+        lock_path = self.folder / f"{writer}{LOCK}"
+        lock = FileLock(lock_path, thread_local=False)
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            return False
+        try:
+            for path in self._segments_of(writer, OPEN):
+                self._seal_orphan(path)
+            if not self._segments_of(writer, READY):
+                lock_path.unlink(missing_ok=True)
+        finally:
+            lock.release()
+        return True
+
+    def _segments_of(self, writer: str, suffix: str) -> list[Path]:
+        return sorted(p for p in self.folder.glob(f"*{suffix}") if writer_of(p) == writer)
+
+    def _seal_orphan(self, path: Path) -> None:
+        try:
+            _records, whole = read_segment(path)
+            size = path.stat().st_size
+            if whole < size:
+                log.warning("spool: dropping a torn record (%d bytes) at the end of %s",
+                            size - whole, path.name)  # fmt: skip
+                os.truncate(path, whole)
+            path.rename(path.with_suffix(READY))
+            _fsync_dir(self.folder)
+        except FileNotFoundError:  # another process sealed it first
+            pass
+
+    def delete(self, path: Path) -> None:
+        """Remove a segment whose records are safe elsewhere."""
+        try:
+            path.unlink()
+        except FileNotFoundError:  # another process took it away too
+            return
+        _fsync_dir(self.folder)
+
+
+def _settle(future: asyncio.Future[None], error: OSError | None) -> None:
+    if future.done():
+        return
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(SpoolError(error.errno, f"spool fsync failed: {error}"))
