@@ -11,6 +11,7 @@ import json
 import os
 import socket
 import struct
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,7 +28,10 @@ def loopback_only_network() -> Iterator[bool]:
     """Move the calling thread into a new network namespace with loopback up and no
     other interface: every process it starts from then on (and theirs) can reach
     127.0.0.1 and nothing else (a connection elsewhere fails at once, ENETUNREACH).
-    The thread returns to its own namespace afterwards.
+    The thread returns to its own namespace afterwards. A thread inherits the namespace
+    of the thread that starts it and only moves by itself, so a long-lived library thread
+    started inside would stay there: fsspec's IO loop (s3fs runs every request on it) is
+    stopped on the way out, and the next S3 call starts a new one outside.
 
     Yields False, changing nothing, where this process may not create a namespace
     (creating one takes CAP_SYS_ADMIN: root, as in CI).
@@ -38,14 +42,40 @@ def loopback_only_network() -> Iterator[bool]:
         if libc.unshare(CLONE_NEWNET) != 0:
             yield False
             return
+        fsspec_thread = _fsspec_io_thread()
         try:
             _loopback_up()
             yield True
         finally:
             if libc.setns(original, CLONE_NEWNET) != 0:
                 raise OSError(ctypes.get_errno(), "could not return to the network namespace")
+            if _fsspec_io_thread() is not fsspec_thread:
+                _stop_fsspec_io_loop()
     finally:
         os.close(original)
+
+
+def _fsspec_io_thread() -> threading.Thread | None:
+    import fsspec.asyn
+
+    return fsspec.asyn.iothread[0]
+
+
+def _stop_fsspec_io_loop() -> None:
+    """Stop fsspec's IO loop and forget it and every cached filesystem that holds it."""
+    import fsspec.asyn
+    from fsspec.spec import AbstractFileSystem
+
+    loop, thread = fsspec.asyn.loop[0], fsspec.asyn.iothread[0]
+    if loop is not None and thread is not None:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+    fsspec.asyn.reset_lock()
+    pending = [AbstractFileSystem]
+    while pending:
+        cls = pending.pop()
+        cls.clear_instance_cache()
+        pending.extend(cls.__subclasses__())
 
 
 def _loopback_up() -> None:
