@@ -11,7 +11,6 @@ import json
 import os
 import socket
 import struct
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,8 +29,9 @@ def loopback_only_network() -> Iterator[bool]:
     127.0.0.1 and nothing else (a connection elsewhere fails at once, ENETUNREACH).
     The thread returns to its own namespace afterwards. A thread inherits the namespace
     of the thread that starts it and only moves by itself, so a long-lived library thread
-    started inside would stay there: fsspec's IO loop (s3fs runs every request on it) is
-    stopped on the way out, and the next S3 call starts a new one outside.
+    stays where it was started: fsspec's IO loop (s3fs runs every request on it) is
+    stopped on the way in and on the way out, and the next S3 call starts a new one on
+    the right side.
 
     Yields False, changing nothing, where this process may not create a namespace
     (creating one takes CAP_SYS_ADMIN: root, as in CI).
@@ -42,23 +42,16 @@ def loopback_only_network() -> Iterator[bool]:
         if libc.unshare(CLONE_NEWNET) != 0:
             yield False
             return
-        fsspec_thread = _fsspec_io_thread()
+        _stop_fsspec_io_loop()
         try:
             _loopback_up()
             yield True
         finally:
             if libc.setns(original, CLONE_NEWNET) != 0:
                 raise OSError(ctypes.get_errno(), "could not return to the network namespace")
-            if _fsspec_io_thread() is not fsspec_thread:
-                _stop_fsspec_io_loop()
+            _stop_fsspec_io_loop()
     finally:
         os.close(original)
-
-
-def _fsspec_io_thread() -> threading.Thread | None:
-    import fsspec.asyn
-
-    return fsspec.asyn.iothread[0]
 
 
 def _stop_fsspec_io_loop() -> None:

@@ -1,6 +1,6 @@
-"""The loopback-only network of the isolated platform tests ends with the module: S3
-calls made in the test process afterwards reach the host's loopback, even when the
-first one (which starts fsspec's IO thread) was made inside."""
+"""The loopback-only network of the isolated platform tests: S3 calls of the test process
+reach the namespace's loopback inside it and the host's loopback after it, whichever
+side started fsspec's IO thread (the one s3fs runs every request on) first."""
 
 from __future__ import annotations
 
@@ -19,15 +19,22 @@ async def _connect(port: int) -> None:
     await writer.wait_closed()
 
 
-def test_the_io_loop_started_inside_does_not_outlive_the_namespace() -> None:
-    with socket.create_server(("127.0.0.1", 0)) as server:  # on the host's loopback
-        port = server.getsockname()[1]
+def _reaches(port: int) -> bool:
+    try:
+        asyncio.run_coroutine_threadsafe(_connect(port), fsspec.asyn.get_loop()).result(10)
+    except ConnectionRefusedError:
+        return False
+    return True
+
+
+def test_the_io_loop_follows_the_test_into_the_namespace_and_out() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as host_server:
+        host_port = host_server.getsockname()[1]
+        assert _reaches(host_port)  # the IO loop now runs on the host's side
         with loopback_only_network() as isolated:
             if not isolated:
                 pytest.skip("creating a network namespace takes CAP_SYS_ADMIN (root, as in CI)")
-            inside = fsspec.asyn.get_loop()
-            with pytest.raises(ConnectionRefusedError):  # the host's server is not here
-                asyncio.run_coroutine_threadsafe(_connect(port), inside).result(timeout=10)
-        outside = fsspec.asyn.get_loop()
-        assert outside is not inside
-        asyncio.run_coroutine_threadsafe(_connect(port), outside).result(timeout=10)
+            with socket.create_server(("127.0.0.1", 0)) as inside_server:
+                assert _reaches(inside_server.getsockname()[1])
+                assert not _reaches(host_port)
+        assert _reaches(host_port)
