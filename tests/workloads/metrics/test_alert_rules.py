@@ -75,8 +75,14 @@ def test_the_local_configuration_scrapes_serving_and_passes_promtool(
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     jobs = {j["job_name"]: j for j in yaml.safe_load(config.read_text())["scrape_configs"]}
-    assert jobs["serving"]["static_configs"][0]["targets"] == ["127.0.0.1:18030"]
-    assert set(jobs) == {"serving", "metrics", "alerts", "flow-metrics"}
+    targets = {name: job["static_configs"][0]["targets"] for name, job in jobs.items()}
+    assert targets["serving"] == ["127.0.0.1:18030"]
+    # SeaweedFS serves its master's, volume server's, filer's and gateway's metrics on
+    # the port its command names (`-metricsPort`)
+    assert targets["storage"] == ["127.0.0.1:18008"]
+    storage = workloads["storage"].command
+    assert "-metricsPort=18008" in storage and "-metricsIp=127.0.0.1" in storage
+    assert set(jobs) == {"serving", "metrics", "alerts", "flow-metrics", "storage"}
     alerting = yaml.safe_load(config.read_text())["alerting"]["alertmanagers"]
     assert alerting[0]["static_configs"][0]["targets"] == ["127.0.0.1:18061"]
 
