@@ -60,7 +60,8 @@ def load_catalog(folder: Path | None = None) -> Catalog:
     """Load and cross-check every ``*.yaml`` spec in ``folder``.
 
     Raises :class:`ConfigError` naming the file for a bad spec, an unknown
-    dependency, a dependency cycle or two workloads claiming one port offset.
+    dependency, a dependency cycle, two workloads claiming one port offset or a
+    scrape password file the ``metrics`` workload does not render.
     """
     folder = folder or default_catalog_dir()
     specs = {}
@@ -70,6 +71,7 @@ def load_catalog(folder: Path | None = None) -> Catalog:
     catalog = Catalog(specs)
     _check_dependencies(catalog)
     _check_port_offsets(catalog)
+    _check_scrape_password_files(catalog)
     return catalog
 
 
@@ -112,3 +114,17 @@ def _check_port_offsets(catalog: Catalog) -> None:
                 raise ConfigError(
                     f"port offset {port.offset} is claimed by both {owner} and {spec.name}.{label}"
                 )
+
+
+def _check_scrape_password_files(catalog: Catalog) -> None:
+    """Every ``metrics.basic_auth.password_file`` is a file of the ``metrics`` workload."""
+    rendered = (
+        {f.path for f in catalog.specs["metrics"].files} if "metrics" in catalog.specs else set()
+    )
+    for spec in catalog:
+        auth = spec.metrics.basic_auth if spec.metrics else None
+        if auth and auth.password_file not in rendered:
+            raise ConfigError(
+                f"workload '{spec.name}': metrics.basic_auth.password_file "
+                f"'{auth.password_file}' is not one of the metrics workload's files"
+            )

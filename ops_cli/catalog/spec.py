@@ -112,12 +112,24 @@ class EndpointSpec(Strict):
     path: str = "/"
 
 
+class ScrapeAuthSpec(Strict):
+    """The HTTP basic authentication Prometheus signs in to a metrics endpoint with:
+    ``username`` (plain text, or a placeholder of a plain setting such as
+    ``${service_auth.mlflow_username}``) and ``password_file``, one of the ``metrics``
+    workload's own files (beside ``prometheus.yml``, so the path is relative to it)."""
+
+    username: str = Field(min_length=1)
+    password_file: str = Field(pattern=r"^[A-Za-z0-9_.][A-Za-z0-9_./-]*$")
+
+
 class MetricsSpec(Strict):
     """Where the workload serves Prometheus metrics; the ``metrics`` workload scrapes it
-    (a static target locally, found through Consul in a cluster)."""
+    (a static target locally, found through Consul in a cluster), signing in with
+    ``basic_auth`` when the endpoint demands it."""
 
     port: str
     path: str = Field("/metrics", pattern=r"^/[^\s]*$")
+    basic_auth: ScrapeAuthSpec | None = None
 
 
 class FileSpec(Strict):

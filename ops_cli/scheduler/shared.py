@@ -8,6 +8,7 @@ where a workload runs are made here once:
 - :func:`constant_values`: placeholders that are plain settings (``env.name``,
   ``registry.*``, ``bucket.*``, ``storage.region``, ``telemetry.*`` ...);
 - :func:`database_uri`: the SQLAlchemy URI of MLflow's or Prefect's database;
+- :func:`scrape_basic_auth`: how Prometheus signs in to a workload's metrics endpoint;
 - :func:`interpreter` and :func:`tool_path`: this installation's Python and the
   ``PATH`` under which its tools (``weed``, ``mlflow``, ``prefect``) are found, and
   :func:`missing_tools`: the enabled workloads whose optional tool is not installed.
@@ -22,8 +23,9 @@ import sys
 from pathlib import Path
 from typing import Literal
 
-from ops_cli.catalog import Catalog
+from ops_cli.catalog import Catalog, WorkloadSpec
 from ops_cli.catalog.config_values import config_values
+from ops_cli.catalog.placeholders import fill
 from ops_cli.config.models import EnvironmentConfig
 from ops_cli.errors import ConfigError
 
@@ -100,6 +102,19 @@ def constant_values(
     for kind, bucket in config.storage.buckets.model_dump().items():
         values[f"bucket.{kind}"] = bucket
     return values
+
+
+def scrape_basic_auth(config: EnvironmentConfig, spec: WorkloadSpec) -> dict[str, str] | None:
+    """The ``basic_auth`` of the scrape job of ``spec`` (its username filled from the
+    plain settings, its password file relative to ``prometheus.yml``); None when its
+    metrics endpoint is open. Raises :class:`ConfigError` for an unknown placeholder."""
+    auth = spec.metrics.basic_auth if spec.metrics else None
+    if auth is None:
+        return None
+    username = fill(
+        auth.username, constant_values(config), where=f"workload '{spec.name}' metrics.basic_auth"
+    )
+    return {"username": username, "password_file": auth.password_file}
 
 
 def database_uri(config: EnvironmentConfig, service: Service, sqlite_folder: str) -> str:

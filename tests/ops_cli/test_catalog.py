@@ -68,6 +68,26 @@ def test_two_workloads_cannot_share_a_port_offset(tmp_path: Path) -> None:
         load_catalog(tmp_path)
 
 
+def test_a_scrape_password_file_is_one_the_metrics_workload_renders(tmp_path: Path) -> None:
+    write_spec(tmp_path, "metrics", 0)
+    (tmp_path / "aa.yaml").write_text(
+        SERVICE.format(name="aa", offset=1, deps="[]")
+        + "metrics: {port: http, basic_auth: {username: me, password_file: aa-password}}\n"
+    )
+    with pytest.raises(
+        ConfigError,
+        match=r"'aa': metrics.basic_auth.password_file 'aa-password' is not one of the metrics",
+    ):
+        load_catalog(tmp_path)
+    (tmp_path / "metrics.yaml").write_text(
+        SERVICE.format(name="metrics", offset=0, deps="[]")
+        + "files: [{path: aa-password, content: '${secret.aa-password}'}]\n"
+    )
+    metrics = load_catalog(tmp_path)["aa"].metrics
+    assert metrics is not None and metrics.basic_auth is not None
+    assert metrics.basic_auth.username == "me"
+
+
 def test_spec_errors_name_the_file_and_field(tmp_path: Path) -> None:
     (tmp_path / "aa.yaml").write_text(
         "name: aa\ndescription: x\ncommand: [x]\nports: {http: {offset: 1}}\n"

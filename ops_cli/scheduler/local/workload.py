@@ -54,6 +54,7 @@ from ops_cli.scheduler.shared import (
     interpreter,
     missing_tools,
     resolve_ports,
+    scrape_basic_auth,
     tool_path,
 )
 from ops_cli.secrets import SECRET_VAR_PREFIX, SecretStore
@@ -182,7 +183,8 @@ def _shared_context(
 def _scrape_configs(
     config: EnvironmentConfig, catalog: Catalog, ports: dict[str, dict[str, int]]
 ) -> str:
-    """One scrape job per enabled workload that serves metrics, its own port as target."""
+    """One scrape job per enabled workload that serves metrics, its own port as target
+    (with the basic authentication its endpoint demands)."""
     host = config.network.bind_host
     jobs = []
     for name in config.enabled_workloads():
@@ -190,13 +192,15 @@ def _scrape_configs(
         if metrics is None:
             continue
         target = f"{host}:{ports[name][metrics.port]}"
-        jobs.append(
-            {
-                "job_name": name,
-                "metrics_path": metrics.path,
-                "static_configs": [{"targets": [target], "labels": {"service": name}}],
-            }
-        )
+        job: dict[str, object] = {
+            "job_name": name,
+            "metrics_path": metrics.path,
+            "static_configs": [{"targets": [target], "labels": {"service": name}}],
+        }
+        auth = scrape_basic_auth(config, catalog[name])
+        if auth:
+            job["basic_auth"] = auth
+        jobs.append(job)
     return json.dumps(jobs)
 
 

@@ -37,6 +37,7 @@ secret never appears in the job itself.
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from dataclasses import dataclass
@@ -51,7 +52,7 @@ from ops_cli.catalog.placeholders import (
 )
 from ops_cli.config.models import EnvironmentConfig, StorageConfig
 from ops_cli.errors import ConfigError
-from ops_cli.scheduler.shared import constant_values, database_uri
+from ops_cli.scheduler.shared import constant_values, database_uri, scrape_basic_auth
 
 _SENTINEL = "\x00"
 _DELIMS = re.compile(r"(\{\{|\}\})")
@@ -227,7 +228,8 @@ class NomadValues:
 
     def _scrape_configs(self) -> str:
         """One scrape job per enabled workload that serves metrics, its instances found
-        through the Consul agent of the node (its canaries too: they serve traffic)."""
+        through the Consul agent of the node (its canaries too: they serve traffic), with
+        the basic authentication its endpoint demands."""
         agent = '{{ env "attr.unique.network.ip-address" }}:8500'
         jobs = []
         for name in self._config.enabled_workloads():
@@ -235,11 +237,13 @@ class NomadValues:
             if metrics is None:
                 continue
             service = service_name(self._catalog, name, metrics.port)
+            auth = scrape_basic_auth(self._config, self._catalog[name])
+            signed = f', "basic_auth": {escape_template(json.dumps(auth))}' if auth else ""
             jobs.append(
                 f'{{"job_name": "{name}", "metrics_path": "{metrics.path}", '
                 f'"consul_sd_configs": [{{"server": "{agent}", "services": ["{service}"]}}], '
                 '"relabel_configs": [{"source_labels": ["__meta_consul_service"], '
-                '"target_label": "service"}]}'
+                f'"target_label": "service"}}]{signed}}}'
             )
         return "[" + ", ".join(jobs) + "]"
 

@@ -54,7 +54,7 @@ def test_every_alert_rule_passes_its_promtool_cases(promtool: str, tmp_path: Pat
     } == set()
 
 
-def test_the_local_configuration_scrapes_serving_and_passes_promtool(
+def test_the_local_configuration_scrapes_every_service_with_metrics_and_passes_promtool(
     promtool: str, environments_dir: Path, tmp_path: Path
 ) -> None:
     environ = {"OPSCTL_STATE_DIR": str(tmp_path / "state"), "OPSCTL_NETWORK__PORT_BASE": "18000"}
@@ -82,7 +82,22 @@ def test_the_local_configuration_scrapes_serving_and_passes_promtool(
     assert targets["storage"] == ["127.0.0.1:18008"]
     storage = workloads["storage"].command
     assert "-metricsPort=18008" in storage and "-metricsIp=127.0.0.1" in storage
-    assert set(jobs) == {"serving", "metrics", "alerts", "flow-metrics", "storage"}
+    # MLflow's /metrics is behind its basic-auth app: Prometheus signs in as the
+    # platform's user with the password from a 0600 file beside prometheus.yml
+    assert targets["mlflow"] == ["127.0.0.1:18010"]
+    assert "--expose-prometheus=" + str(workloads["mlflow"].data_dir / "prometheus-metrics") in (
+        workloads["mlflow"].command
+    )
+    assert jobs["mlflow"]["basic_auth"] == {
+        "username": "platform",
+        "password_file": "mlflow-password",
+    }
+    files = {path.name: (path, content, mode) for path, content, mode in workloads["metrics"].files}
+    password, content, mode = files["mlflow-password"]
+    assert password.parent == config.parent and mode == 0o600
+    assert content == env.secrets.require("mlflow-password") != ""
+    assert all("basic_auth" not in job for name, job in jobs.items() if name != "mlflow")
+    assert set(jobs) == {"serving", "metrics", "alerts", "flow-metrics", "storage", "mlflow"}
     alerting = yaml.safe_load(config.read_text())["alerting"]["alertmanagers"]
     assert alerting[0]["static_configs"][0]["targets"] == ["127.0.0.1:18061"]
 
