@@ -379,6 +379,8 @@ def _templates(
         templates.append(
             _template(body.text, f"${{NOMAD_ALLOC_DIR}}/data/{file.path}", perms=file.mode)
         )
+    for dest, body_text in values.metrics_targets().items():  # re-read, never a restart
+        templates.append({**_template(body_text, dest), "ChangeMode": "noop"})
     return templates
 
 
