@@ -137,7 +137,7 @@ def test_a_tasks_identity_gets_a_role_that_exists_in_its_jobs_namespace(env: str
     policies = {p["name"]: p for p in consul_acl("server", "policy")}
     policy = policies[roles[bound]["policy-name"]]
     granted = rules(printed_file("server", policy["rules"].removeprefix("@")))
-    # templates' `range service` and Prometheus's Consul discovery read the catalog
+    # templates' `range service` read the catalog; a task identity writes nothing
     assert granted[("service_prefix", "")] == "read"
     assert granted[("node_prefix", "")] == "read"
     assert "write" not in granted.values()
