@@ -73,6 +73,11 @@ def aws_name_violations(environment: str) -> list[str]:
     return found
 
 
+PRODUCTION_RULES_BROKEN = "production rules broken: "
+"""How :class:`AwsConfig` starts the refusal listing :meth:`ProductionRules.violations`
+(``; ``-separated); the config loader names each rule's own source."""
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -179,5 +184,5 @@ class AwsConfig(_Strict):
         if self.production:
             broken = ProductionRules.violations(self)
             if broken:
-                raise ValueError("production rules broken: " + "; ".join(broken))
+                raise ValueError(PRODUCTION_RULES_BROKEN + "; ".join(broken))
         return self

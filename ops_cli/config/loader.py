@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from ops_cli.config.cloud import PRODUCTION_RULES_BROKEN
 from ops_cli.config.models import EnvironmentConfig
 from ops_cli.config.schema_paths import allowed_keys_at, annotation_at, holds_text
 from ops_cli.errors import ConfigError
@@ -199,9 +200,23 @@ def _describe_validation_error(exc: ValidationError, layers: list[Layer], env_fi
             lines.append(f"{source}: unknown key '{key}'; allowed here: {', '.join(allowed)}")
         else:
             message = error["msg"].removeprefix("Value error, ")
+            if message.startswith(PRODUCTION_RULES_BROKEN):
+                lines.extend(_broken_production_rules(message, layers, env_file))
+                continue
             # a rule across keys names its own key at the start of the message
             lines.append(f"{source}: {key}: {message}" if loc else f"{source}: {message}")
     return "invalid configuration\n  " + "\n  ".join(lines)
+
+
+def _broken_production_rules(message: str, layers: list[Layer], env_file: Path) -> list[str]:
+    """One line per broken production rule (``aws.<key>: <why>``), each naming the file
+    or variable that set that key (the environment file when none did)."""
+    lines = []
+    for rule in message.removeprefix(PRODUCTION_RULES_BROKEN).split("; "):
+        key, _, why = rule.partition(": ")
+        source = _source_of(key.split("."), layers) or str(env_file)
+        lines.append(f"{source}: {key}: production rule broken: {why}")
+    return lines
 
 
 def _source_of(loc: list[str], layers: list[Layer]) -> str | None:

@@ -68,13 +68,13 @@ class Cluster:
 def render_template(role: str, values: dict[str, Any]) -> str:
     """``templates/<role>.yaml.tftpl`` as Terraform's ``templatefile`` renders it.
 
-    The templates use plain ``${name}`` interpolations only (``$${`` is a literal
-    ``${``); an unknown name is a KeyError.
+    Plain ``${name}`` interpolations only; ``$${`` is a literal ``${`` whatever
+    follows (Consul's ``$${value.nomad_service}``). An unknown name is a KeyError.
     """
     text = (TEMPLATES / f"{role}.yaml.tftpl").read_text(encoding="utf-8")
     return re.sub(
-        r"\$(\$?)\{(\w+)\}",
-        lambda m: "${" + m.group(2) + "}" if m.group(1) else str(values[m.group(2)]),
+        r"\$\$\{|\$\{(\w+)\}",
+        lambda m: str(values[m.group(1)]) if m.group(1) else "${",
         text,
     )
 

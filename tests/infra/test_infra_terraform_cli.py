@@ -5,12 +5,13 @@ own schema and value checks run on the values opsctl generates."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from infra_support import CLOUD_ENVIRONMENTS, TERRAFORM, cloud_config
+from infra_support import CLOUD_ENVIRONMENTS, TERRAFORM, cloud_config, parse_dir
 from terraform_support import MIRROR_CANDIDATES, ROOTS, TerraformWorkspace, provider_mirror
 
 from ops_cli.config.cloud import MAX_AWS_ENVIRONMENT_NAME, aws_name_violations
@@ -32,10 +33,49 @@ def test_no_mirror_means_a_skip_without_network(
     assert MIRROR_CANDIDATES  # the real candidates stay documented
 
 
-def test_version_constraints_admit_the_mirrored_provider() -> None:
-    for root in ROOTS:
-        text = (TERRAFORM / root / "versions.tf").read_text()
-        assert 'version = ">= 5.100, < 7.0"' in text, root
+def admits(constraint: str, version: str) -> bool:
+    """Whether a Terraform version constraint of ``>=``, ``<``, ``<=``, ``>`` and ``=``
+    parts admits ``version``."""
+    want = tuple(int(n) for n in version.split("."))
+    checks = {
+        ">=": lambda a, b: a >= b,
+        ">": lambda a, b: a > b,
+        "<=": lambda a, b: a <= b,
+        "<": lambda a, b: a < b,
+        "=": lambda a, b: a == b,
+    }
+    for part in constraint.split(","):
+        match = re.fullmatch(r"\s*(>=|<=|>|<|=)?\s*([\d.]+)\s*", part)
+        assert match, f"unexpected constraint part {part!r}"
+        op, number = match.groups()
+        bound = tuple(int(n) for n in number.split("."))
+        bound += (0,) * (len(want) - len(bound))
+        if not checks[op or "="](want, bound):
+            return False
+    return True
+
+
+def aws_constraints() -> dict[str, str]:
+    """The AWS provider constraint each root and module declares, by folder."""
+    found = {}
+    for folder in [*(TERRAFORM / root for root in ROOTS), *(TERRAFORM / "modules").iterdir()]:
+        for block in parse_dir(folder).get("terraform", []):
+            for providers in block.get("required_providers", []):
+                if "aws" in providers:
+                    found[str(folder.relative_to(TERRAFORM))] = providers["aws"]["version"]
+    return found
+
+
+def test_the_aws_provider_is_held_to_the_tested_major_version() -> None:
+    """Only 5.x is tested (the mirror holds 5.100.0): every root and module admits
+    it and refuses 6.x, so no init picks an untested major version."""
+    constraints = aws_constraints()
+    modules = {f"modules/{p.name}" for p in (TERRAFORM / "modules").iterdir() if p.is_dir()}
+    assert set(constraints) == {*ROOTS, *modules}
+    for folder, constraint in constraints.items():
+        assert admits(constraint, "5.100.0"), (folder, constraint)
+        assert not admits(constraint, "6.0.0"), (folder, constraint)
+        assert not admits(constraint, "6.2.0"), (folder, constraint)
 
 
 @pytest.mark.parametrize("root", ROOTS)

@@ -9,6 +9,7 @@ Durations are integers in nanoseconds, as the API wants them.
 
 from __future__ import annotations
 
+import re
 import shutil
 from typing import Any
 
@@ -22,6 +23,8 @@ from ops_cli.scheduler.shared import tool_path
 Job = dict[str, Any]
 
 NS_PER_S = 1_000_000_000
+PINNED = re.compile(r"@sha256:[0-9a-f]{64}$")
+"""An image reference that ends with its digest (a tag moves; a digest does not)."""
 CHECK_RESTART_LIMIT = 3
 CHECK_RESTART_GRACE_S = 60.0
 EPHEMERAL_DISK_MB = 500
@@ -117,8 +120,10 @@ def _check_static_ports_fit(
     if static and config.aws is not None and needed > config.aws.client_count:
         raise ConfigError(
             f"workload '{spec.name}' uses fixed node port(s) {static}: count {settings.count} "
-            f"+ canary {spec.update.canary} allocations need {needed} clients, but "
-            f"environments/{config.name}.yaml has aws.client_count {config.aws.client_count}"
+            f"(workloads.{spec.name}.count) + canary {spec.update.canary} "
+            f"(workloads/catalog/{spec.name}.yaml update.canary) allocations need {needed} "
+            f"clients, one each, but environments/{config.name}.yaml has aws.client_count "
+            f"{config.aws.client_count}; raise aws.client_count or lower the count"
         )
 
 
@@ -142,13 +147,18 @@ def _image(config: EnvironmentConfig, spec: WorkloadSpec, tag: str | None) -> st
     reference = f"{repository}:{tag or default_tag}"
     if not tag and digest:
         reference = f"{reference}@{digest}"
-    if "@sha256:" not in reference and _nomad_section(config).driver == "docker":
-        where = f"workloads/catalog/{spec.name}.yaml image.digest" if own else "image.digest"
+    if PINNED.search(reference) or _nomad_section(config).driver != "docker":
+        return reference
+    if tag:
         raise ConfigError(
-            f"workload '{spec.name}': the image {reference} is not pinned by digest; set "
-            f"{where} (or OPSCTL_IMAGE__DIGEST), or deploy a release (`opsctl promote`)"
+            f"workload '{spec.name}': the image tag '{tag}' is not pinned by digest; give "
+            f"it as TAG@sha256:<64 hex digits> (`--image`), or deploy a release (`opsctl promote`)"
         )
-    return reference
+    where = f"workloads/catalog/{spec.name}.yaml image.digest" if own else "image.digest"
+    raise ConfigError(
+        f"workload '{spec.name}': the image {reference} is not pinned by digest; set "
+        f"{where} (or OPSCTL_IMAGE__DIGEST), or deploy a release (`opsctl promote`)"
+    )
 
 
 def _meta(config: EnvironmentConfig, name: str, image: str, alias: str | None) -> dict[str, str]:
@@ -369,6 +379,8 @@ def _templates(
         templates.append(
             _template(body.text, f"${{NOMAD_ALLOC_DIR}}/data/{file.path}", perms=file.mode)
         )
+    for dest, body_text in values.metrics_targets().items():  # re-read, never a restart
+        templates.append({**_template(body_text, dest), "ChangeMode": "noop"})
     return templates
 
 

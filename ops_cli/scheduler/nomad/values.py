@@ -22,9 +22,10 @@ Nomad resolves at run time:
 ``auth.api_key``                the ``secret.`` holding the service's API key
 ``resources.cores``             the whole cores the task reserves (Nomad ``cores``),
                                 empty for a CPU share in MHz
-``metrics.scrape_configs``      Prometheus scrape jobs finding the workloads that
-                                declare ``metrics`` in Consul's catalog (the
-                                node's agent, ``consul_sd_configs``), in a template
+``metrics.scrape_configs``      Prometheus scrape jobs of the workloads that
+                                declare ``metrics``, each reading a target file that
+                                a template fills from Consul's catalog
+                                (``file_sd_configs``, see ``metrics_targets``)
 ``telemetry.*``                 constants from the settings (see
 ``service_auth.*``              :mod:`ops_cli.catalog.config_values`)
 ==============================  ===================================================
@@ -226,26 +227,50 @@ class NomadValues:
         resources = (settings.resources if settings else None) or self._spec.resources
         return str(resources.cores) if resources.cores else ""
 
-    def _scrape_configs(self) -> str:
-        """One scrape job per enabled workload that serves metrics, its instances found
-        through the Consul agent of the node (its canaries too: they serve traffic), with
-        the basic authentication its endpoint demands."""
-        agent = '{{ env "attr.unique.network.ip-address" }}:8500'
-        jobs = []
+    def _scraped(self) -> dict[str, tuple[str, str]]:
+        """``{workload: (metrics path, Consul service)}`` of every enabled workload
+        that serves metrics."""
+        scraped = {}
         for name in self._config.enabled_workloads():
             metrics = self._catalog[name].metrics
-            if metrics is None:
-                continue
-            service = service_name(self._catalog, name, metrics.port)
+            if metrics is not None:
+                scraped[name] = (metrics.path, service_name(self._catalog, name, metrics.port))
+        return scraped
+
+    def _scrape_configs(self) -> str:
+        """One scrape job per enabled workload that serves metrics, reading its targets
+        from a file the job's templates keep up to date (:meth:`metrics_targets`), with the basic
+        authentication its endpoint demands."""
+        folder = f'{{{{ env "NOMAD_ALLOC_DIR" }}}}/data/{METRICS_TARGETS}'
+        jobs = []
+        for name, (path, _service) in self._scraped().items():
             auth = scrape_basic_auth(self._config, self._catalog[name])
             signed = f', "basic_auth": {escape_template(json.dumps(auth))}' if auth else ""
             jobs.append(
-                f'{{"job_name": "{name}", "metrics_path": "{metrics.path}", '
-                f'"consul_sd_configs": [{{"server": "{agent}", "services": ["{service}"]}}], '
-                '"relabel_configs": [{"source_labels": ["__meta_consul_service"], '
-                f'"target_label": "service"}}]{signed}}}'
+                f'{{"job_name": "{name}", "metrics_path": "{path}", '
+                f'"file_sd_configs": [{{"files": ["{folder}/{name}.json"]}}]{signed}}}'
             )
         return "[" + ", ".join(jobs) + "]"
+
+    def metrics_targets(self) -> dict[str, str]:
+        """``{destination: template}`` of the scrape targets of a job whose files use
+        ``${metrics.scrape_configs}``: every instance of each service in Consul's catalog,
+        healthy or not (a failing one is what ``up == 0`` alerts on), canaries too (they
+        serve traffic), as Prometheus's file discovery reads them. Nomad renders them
+        with the node agent's catalog; Prometheus needs neither Consul nor a token
+        (Debian's Prometheus has no Consul discovery) and re-reads them on change."""
+        files = " ".join(f.content for f in self._spec.files)
+        if "metrics.scrape_configs" not in placeholders_in(files):
+            return {}
+        targets = {}
+        for name, (_path, service) in self._scraped().items():
+            instances = (
+                f'{{{{ range $i, $s := service "{service}|any" }}}}{{{{ if $i }}}}, {{{{ end }}}}'
+                '"{{ $s.Address }}:{{ $s.Port }}"{{ end }}'
+            )
+            body = f'[{{"targets": [{instances}], "labels": {{"service": "{name}"}}}}]\n'
+            targets[f"${{NOMAD_ALLOC_DIR}}/data/{METRICS_TARGETS}/{name}.json"] = body
+        return targets
 
     def _bind_host(self, raw_exec: bool) -> Value:
         # in a container every interface is the container's own; a raw_exec
@@ -254,6 +279,10 @@ class NomadValues:
         if not raw_exec:
             return constant("0.0.0.0")
         return runtime_env(f"NOMAD_IP_{label}") if label else constant("127.0.0.1")
+
+
+METRICS_TARGETS = "scrape-targets"
+"""The folder (in the job's data directory) of Prometheus's target files."""
 
 
 def _interleave(literals: list[str], values: list[str]) -> str:
