@@ -7,7 +7,9 @@ import contextlib
 import os
 import shutil
 import socket
+import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -137,3 +139,31 @@ def environment_config(data: dict):
     base = yaml.safe_load((REPO / "environments" / "base.yaml").read_text())
     defaults = {name: base[name] for name in BASE_ONLY_SECTIONS}
     return EnvironmentConfig.model_validate(deep_merge(defaults, data))
+
+
+def run_opsctl(
+    *args: str,
+    home: Path,
+    environments: Path,
+    state: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """``python -m ops_cli ARGS`` as a user runs it, in a clean environment: ``PATH``,
+    ``HOME``, ``OPSCTL_ENVIRONMENTS_DIR`` and ``OPSCTL_STATE_DIR`` (``home/state``
+    unless given), then ``env``; stdout and stderr captured as text; killed after 60 s."""
+    variables = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(home),
+        "OPSCTL_ENVIRONMENTS_DIR": str(environments),
+        "OPSCTL_STATE_DIR": str(state or home / "state"),
+        **(env or {}),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "ops_cli", *args],
+        capture_output=True,
+        text=True,
+        env=variables,
+        timeout=60,
+        cwd=cwd,
+    )

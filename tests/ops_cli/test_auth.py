@@ -5,8 +5,6 @@ stops `config show`, `plan` and `up` (exit 2) before anything is applied."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +15,7 @@ from ops_cli.environment import Environment, open_environment
 from ops_cli.errors import ConfigError
 from ops_cli.scheduler.local.workload import resolve_local_workloads
 from ops_cli.scheduler.nomad.render import render_job
+from tests.conftest import run_opsctl
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = ("local", "local-prod", "nomad-dev", "staging", "prod")
@@ -36,24 +35,10 @@ def local(environments_dir: Path, tmp_path: Path, **environ: str) -> Environment
 
 
 def opsctl(*args: str, environments_dir: Path, tmp_path: Path, **extra: str):
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(tmp_path),
-        "OPSCTL_ENVIRONMENTS_DIR": str(environments_dir),
-        "OPSCTL_STATE_DIR": str(tmp_path / "state"),
-        # no cloud is reached: the key is checked before credentials are looked for
-        "AWS_CONFIG_FILE": "/nonexistent",
-        "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
-        **extra,
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "ops_cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        cwd=REPO,
-    )
+    # no cloud is reached: the key is checked before credentials are looked for
+    no_cloud = {"AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent"}
+    return run_opsctl(*args, home=tmp_path, environments=environments_dir,
+                      env={**no_cloud, **extra}, cwd=REPO)  # fmt: skip
 
 
 @pytest.mark.parametrize("name", SHIPPED)

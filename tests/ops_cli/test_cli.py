@@ -9,24 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import run_opsctl
+
 REPO = Path(__file__).resolve().parents[2]
 
 
 def opsctl(*args: str, env_dir: Path, state: Path, extra_env: dict | None = None):
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(state),
-        "OPSCTL_ENVIRONMENTS_DIR": str(env_dir),
-        "OPSCTL_STATE_DIR": str(state / "env"),
-        **(extra_env or {}),
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "ops_cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    return run_opsctl(*args, home=state, environments=env_dir, state=state / "env", env=extra_env)
 
 
 def test_unknown_environment_exits_2_listing_environments(environments_dir, tmp_path) -> None:

@@ -8,29 +8,17 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import run_opsctl
 
 
 def opsctl(
     *args: str, env_dir: Path, home: Path, extra_env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(home),
-        "OPSCTL_ENVIRONMENTS_DIR": str(env_dir),
-        "OPSCTL_STATE_DIR": str(home / "state"),
-        **(extra_env or {}),
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "ops_cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    return run_opsctl(*args, home=home, environments=env_dir, env=extra_env)
 
 
 KEY = {"OPSCTL_SECRET_SERVING_API_KEY": "test-api-key-0123456789"}

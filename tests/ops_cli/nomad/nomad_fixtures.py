@@ -193,3 +193,16 @@ APPLIED = {
 """What a cluster deploy knows once the infrastructure is applied and a release is
 pinned: the image digest, the database's address and the secret of its RDS-managed
 password (``up`` records the last two from the outputs)."""
+
+
+def cluster_environ(server: Any) -> dict[str, str]:
+    """The variables of an operator whose Nomad and Consul answer at ``server`` (a
+    pytest-httpserver), with the deploy's :data:`APPLIED` values and an API key from CI."""
+    url = server.url_for("").rstrip("/")
+    return {
+        "NOMAD_ADDR": url,
+        "NOMAD_TOKEN": "tok-from-env",
+        "CONSUL_HTTP_ADDR": url,
+        "OPSCTL_SECRET_SERVING_API_KEY": "serving-key-from-ci",
+        **APPLIED,
+    }

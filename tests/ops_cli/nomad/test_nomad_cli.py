@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import nomad_fixtures as fx
@@ -12,6 +11,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from ops_cli.config import load_environment
+from tests.conftest import run_opsctl
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -19,25 +19,8 @@ REPO = Path(__file__).resolve().parents[3]
 def opsctl(
     server: HTTPServer, tmp_path: Path, *args: str, extra_env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess:
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(tmp_path),
-        "OPSCTL_ENVIRONMENTS_DIR": str(REPO / "environments"),
-        "OPSCTL_STATE_DIR": str(tmp_path / "state"),
-        "NOMAD_ADDR": server.url_for("").rstrip("/"),
-        "NOMAD_TOKEN": "tok-from-env",
-        "OPSCTL_SECRET_SERVING_API_KEY": "serving-key-from-ci",
-        **fx.APPLIED,
-        "CONSUL_HTTP_ADDR": server.url_for("").rstrip("/"),
-        **(extra_env or {}),
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "ops_cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    env = {**fx.cluster_environ(server), **(extra_env or {})}
+    return run_opsctl(*args, home=tmp_path, environments=REPO / "environments", env=env)
 
 
 def namespace_exists(server: HTTPServer, name: str = "crm-staging") -> None:

@@ -6,7 +6,6 @@ docker image that is not pinned by digest. Each refusal is a configuration error
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import nomad_fixtures as fx
@@ -18,6 +17,7 @@ from ops_cli.config.loader import load_environment
 from ops_cli.config.models import EnvironmentConfig
 from ops_cli.errors import ConfigError
 from ops_cli.scheduler.nomad.render import render_job, render_jobs
+from tests.conftest import run_opsctl
 
 REPO = Path(__file__).resolve().parents[3]
 CATALOG = load_catalog()
@@ -106,25 +106,8 @@ def test_a_tag_with_its_digest_is_deployed_as_given() -> None:
 def opsctl(
     server: HTTPServer, tmp_path: Path, *args: str, **extra: str
 ) -> subprocess.CompletedProcess[str]:
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(tmp_path),
-        "OPSCTL_ENVIRONMENTS_DIR": str(REPO / "environments"),
-        "OPSCTL_STATE_DIR": str(tmp_path / "state"),
-        "NOMAD_ADDR": server.url_for("").rstrip("/"),
-        "NOMAD_TOKEN": "tok-from-env",
-        "CONSUL_HTTP_ADDR": server.url_for("").rstrip("/"),
-        "OPSCTL_SECRET_SERVING_API_KEY": "serving-key-from-ci",
-        **fx.APPLIED,
-        **extra,
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "ops_cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    env = {**fx.cluster_environ(server), **extra}
+    return run_opsctl(*args, home=tmp_path, environments=REPO / "environments", env=env)
 
 
 def test_deploy_with_a_bare_tag_exits_2_before_asking_nomad_anything(
