@@ -1,8 +1,9 @@
 """Batch scoring through a compiled model (:mod:`ml.modeling.compiled`): a DataFrame of
 ``ml.features.INPUT_COLUMNS`` through the pipeline's fitted features and encoder
 (vectorised, :data:`~ml.modeling.compiled.CHUNK_ROWS` rows at a time), then the
-compiled model; a tree ensemble's batch through the fitted classifier's own
-vectorised predictor on every core (see ``CompiledModel.bulk``)."""
+compiled model; a tree ensemble's batch through its native code on every core
+(``ml.modeling.native``), else the fitted classifier's own vectorised predictor
+(see ``CompiledModel.bulk``)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from sklearn.pipeline import Pipeline
 from ml.features.transformer import NUMERIC
 from ml.modeling import compiled as compiling
 from ml.modeling.compiled import CHUNK_ROWS, TOLERANCE, CompiledModel, Served, parts
+from ml.modeling.native import checked_native
 
 
 def model_input(pipeline: Pipeline, compiled: CompiledModel, inputs: pd.DataFrame) -> np.ndarray:
@@ -59,7 +61,8 @@ def batch_scores(
     the version has none), checked first against the pipeline on the rows saved with it
     and the first ``sample`` rows of ``inputs``; through the pipeline itself when it
     cannot be compiled or differs by more than :data:`TOLERANCE`. Returns the
-    probabilities and the status (``used``, ``runtime``, ``max_difference`` or ``problem``)."""
+    probabilities and the status (``used``, ``runtime``, ``max_difference`` or ``problem``;
+    ``problem`` too when a tree ensemble is used without its native code)."""
     pipeline = served.pipeline
     problem = (served.manifest or {}).get("problem")
     if not problem:
@@ -68,10 +71,19 @@ def batch_scores(
             probe = [inputs.head(sample)]
             if served.check_rows is not None:
                 probe.append(served.check_rows)
-            difference = max(max_difference(pipeline, model, p) for p in probe if len(p)) if len(
-                inputs) else 0.0  # fmt: skip
+            probe = [p for p in probe if len(p)]
+
+            def difference_of(candidate: CompiledModel) -> float:
+                return max((max_difference(pipeline, candidate, p) for p in probe), default=0.0)
+
+            if len(inputs):
+                model, difference, native_problem = checked_native(model, difference_of)
+            else:
+                difference, native_problem = 0.0, None
             if difference <= TOLERANCE:
-                status = {"used": True, "runtime": model.runtime, "max_difference": difference}
+                status = {"used": True, "runtime": model.engine, "max_difference": difference}
+                if native_problem:
+                    status["problem"] = native_problem
                 return score_frame(pipeline, model, inputs), status
             problem = f"compiled {model.runtime} model differs by {difference:.3g}"
         except Exception as exc:  # never fail a batch for want of a compiled model

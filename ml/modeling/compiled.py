@@ -23,6 +23,12 @@ runtime per family was chosen by measurement (``benchmarks/compiled_runtimes.py`
   what scikit-learn computes;
 - a baseline: its rate is one of the features, read from them.
 
+Where a tree ensemble is loaded, ``ml.modeling.native.checked_native`` builds its
+Treelite model as native code (TL2cgen's C, the machine's compiler) and scores
+through it (``engine`` ``tl2cgen``), single rows and batches alike, once it equals
+the pipeline; otherwise (no TL2cgen, no compiler, a failed build or check) the
+ensemble scores with GTIL and the status's ``problem`` says why.
+
 :func:`build_artifact` compiles, checks on the evaluation rows and writes a
 folder; :func:`load` reads one. Batch scoring through a compiled model is
 :mod:`ml.modeling.batch`.
@@ -106,6 +112,9 @@ class CompiledModel:
     # scikit-learn's vectorised predictor computes the same decision function about
     # twice as fast as GTIL, which is the faster for a request's few rows
     bulk: Any = field(default=None, repr=False, compare=False)
+    # the ensemble as native code (ml.modeling.native.NativeTrees; never saved): used
+    # for every call when set
+    native: Any = field(default=None, repr=False, compare=False)
 
     def _unknown_as_missing(self, rows: np.ndarray) -> np.ndarray:
         """``rows`` with unseen or negative categories as NaN (what scikit-learn does)."""
@@ -126,11 +135,20 @@ class CompiledModel:
         """``numeric_features`` for a baseline, else ``encoded`` (the classifier's input)."""
         return "numeric_features" if self.runtime == "rate" else "encoded"
 
+    @property
+    def engine(self) -> str:
+        """What computes the decision function: ``tl2cgen`` (native code), else ``runtime``."""
+        return "tl2cgen" if self.native is not None else self.runtime
+
     def decision(self, rows: np.ndarray) -> np.ndarray:
         """The classifier's decision function (its raw score) per row."""
         if self.runtime == "treelite":
             import treelite
 
+            if self.native is not None:
+                cores = len(os.sched_getaffinity(0)) if len(rows) >= BATCH_THREADS_FROM else 1
+                margins = self.native.margins(self._unknown_as_missing(rows), threads=cores)
+                return np.asarray(margins, dtype=np.float64)
             if len(rows) >= BATCH_THREADS_FROM:
                 return self._batch_decision(rows)
             # one thread for a request: threads would compete with the event loop

@@ -19,6 +19,10 @@ Settings (environment variables):
 - ``CC``: the C compiler (default ``gcc``);
 - ``CRM_NATIVE_TREES=off``: never build one.
 
+:func:`checked_native` is how a compiled model (``CompiledModel.native``) gets it:
+kept only when its probabilities equal the pipeline's (``TOLERANCE``), else the
+ensemble scores with GTIL and the status's ``problem`` says why.
+
 What the library computes is the ensemble's raw score (its margin) for rows of
 float64 features, NaN for a missing value: TL2cgen's generated test for a missing
 value reads the low half of the double, which a real value can match, so it is
@@ -38,13 +42,16 @@ import shutil
 import stat
 import subprocess
 import tempfile
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from ml.modeling.compiled import TOLERANCE, CompiledModel
 
 FORMAT = 1
 FLAGS = ("-O2", "-fPIC", "-std=gnu99", "-fopenmp")
@@ -77,6 +84,8 @@ void crm_margins_threads(const double* rows, int64_t n, int64_t width, int32_t t
   for (i = 0; i < n; ++i) crm_row(rows + i * width, out + i);
 }
 """
+NATIVE_FALLBACK = "native tree code not used ({why}); scoring with Treelite's GTIL"
+"""The status's ``problem`` when a tree ensemble scores with GTIL instead of native code."""
 _MISSING = re.compile(r"data\[(\d+)\]\.missing ([!=])= -1")
 
 builds = 0
@@ -107,6 +116,41 @@ class NativeTrees:
         else:
             self.library.crm_margins(rows.ctypes.data, len(rows), self.width, out.ctypes.data)
         return out
+
+
+def with_native(model: CompiledModel) -> tuple[CompiledModel, str | None]:
+    """``model`` with its tree ensemble as native code (a copy; ``model`` itself for
+    another family), and None; or ``model`` and why no native code could be built."""
+    if model.runtime != "treelite" or model.trees is None:
+        return model, None
+    try:
+        return replace(model, native=native_trees(model.trees)), None
+    except NativeUnavailable as exc:
+        return model, str(exc)
+    except Exception as exc:  # never lose the compiled model for want of native code
+        return model, f"{type(exc).__name__}: {exc}"
+
+
+def checked_native(
+    model: CompiledModel, difference: Callable[[CompiledModel], float]
+) -> tuple[CompiledModel, float, str | None]:
+    """(the model to score with, its ``difference`` from the pipeline, the status's
+    ``problem`` or None): ``model`` with native code (:func:`with_native`) when it
+    builds and its difference is within :data:`TOLERANCE`, else ``model`` as it is
+    (GTIL) with :data:`NATIVE_FALLBACK` saying why."""
+    native, why = with_native(model)
+    if native.native is None:
+        found = difference(model)
+        return model, found, NATIVE_FALLBACK.format(why=why) if why else None
+    try:
+        found = difference(native)
+    except Exception as exc:  # a library that fails to run: GTIL scores instead
+        why = f"it fails: {type(exc).__name__}: {exc}"
+    else:
+        if found <= TOLERANCE:
+            return native, found, None
+        why = f"it differs by {found:.3g} from the pipeline (tolerance {TOLERANCE:g})"
+    return model, difference(model), NATIVE_FALLBACK.format(why=why)
 
 
 def cache_dir() -> Path:

@@ -137,7 +137,8 @@ class ServingMetrics:
         )
         self.compiled_fallback = Gauge(
             "serving_compiled_fallback",
-            "1 while the served version cannot score through its compiled model (in any worker)",
+            "1 while the served version cannot score through its compiled model, or its tree "
+            "ensemble through native code (in any worker)",
             registry=r,
             multiprocess_mode="livemax",
         )

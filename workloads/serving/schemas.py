@@ -112,14 +112,18 @@ class CompiledStatus(BaseModel):
 
     used: bool = Field(description="false: the service fell back (``problem`` says why)")
     runtime: str | None = Field(
-        None, description="treelite, numpy (linear model) or rate (baseline)"
+        None,
+        description="tl2cgen (a tree ensemble as native code), treelite (its GTIL interpreter), "
+        "numpy (linear model) or rate (baseline)",
     )
     made_at: Literal["training", "load"] | None = Field(
         None, description="'load' for a version logged without a compiled model"
     )
     checked_rows: int | None = Field(None, description="rows it was checked equal on at load")
     max_difference: float | None = Field(None, description="largest |difference| in P(Won) there")
-    problem: str | None = Field(None, description="why it is not used")
+    problem: str | None = Field(
+        None, description="why it is not used, or why a tree ensemble scores with GTIL"
+    )
 
 
 class VersionResponse(BaseModel):

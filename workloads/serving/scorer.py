@@ -8,7 +8,8 @@ Every fast path computes the features with
 :func:`~workloads.serving.encoding.compile_encoder` (dicts and numpy). Then:
 
 - :class:`CompiledScorer` (``compiled``): the compiled classifier and
-  calibrators of ``ml.modeling.compiled`` (Treelite for tree ensembles, numpy
+  calibrators of ``ml.modeling.compiled`` (Treelite for tree ensembles, as
+  native code built by TL2cgen where it can be, else GTIL; numpy
   for a linear model, the rate feature for a baseline), logged with the
   version at training time, or compiled at load for a version logged without
   one. Checked against the pipeline's ``predict_proba`` on the evaluation rows
@@ -19,7 +20,8 @@ Every fast path computes the features with
 - else :class:`PipelineScorer` (``pipeline``): the pipeline on a DataFrame.
 
 The scorer's ``compiled`` attribute says whether the compiled model is used,
-which runtime, where it came from and, when it is not used, why.
+which runtime, where it came from and, when it is not used (or a tree
+ensemble scores with GTIL instead of native code), why.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from ml.features.transformer import CATEGORICAL, NUMERIC
 from ml.modeling import compiled as compiling
 from ml.modeling.baseline import RateBaseline
 from ml.modeling.compiled import CompiledModel, NotCompilable, Served
+from ml.modeling.native import checked_native
 from workloads.serving.encoding import CompiledEncoder, NotSeparable, compile_encoder
 from workloads.serving.features import FastFeatures, RawRows
 
@@ -236,6 +239,9 @@ def build_scorer(served: Served | Pipeline) -> PipelineScorer:
     except Exception as exc:  # a runtime that fails to load or run: never fail the load
         problem = f"{type(exc).__name__}: {exc}"
     else:
+        if scorer.compiled.get("problem"):
+            log.warning("%s (compiled %s runtime)", scorer.compiled["problem"],
+                        scorer.compiled["runtime"])  # fmt: skip
         return scorer
     fallback = fast_scorer(served.pipeline)
     fallback.compiled = {"used": False, "problem": problem}
@@ -255,21 +261,33 @@ def _compiled_scorer(served: Served) -> CompiledScorer:
     made_at = "training" if served.compiled is not None else "load"
     model = served.compiled or compiling.compile_model(served.pipeline)
     scorer = CompiledScorer(served.pipeline, model)
-    rows, ids = probe_rows(scorer.features), None
-    difference = max_difference(scorer, served.pipeline, rows)
-    checked = len(rows.as_of_days)
-    if served.check_rows is not None and len(served.check_rows):
-        frame = served.check_rows
+    rows = probe_rows(scorer.features)
+    frame = served.check_rows
+    has_frame = frame is not None and len(frame) > 0
+    checked = len(rows.as_of_days) + (len(frame) if frame is not None else 0)
+    if has_frame:
+        assert frame is not None
         ids = [str(i) for i in frame["opportunity_id"]]
         expected = served.pipeline.predict_proba(frame)[:, 1]
-        got = scorer.predict(raw_rows(frame), ids)
-        difference = max(difference, float(np.max(np.abs(got - expected))))
-        checked += len(frame)
+
+    def difference_of(candidate: CompiledModel) -> float:
+        scorer.model = candidate
+        difference = max_difference(scorer, served.pipeline, rows)
+        if has_frame:
+            assert frame is not None
+            got = scorer.predict(raw_rows(frame), ids)
+            difference = max(difference, float(np.max(np.abs(got - expected))))
+        return difference
+
+    model, difference, problem = checked_native(model, difference_of)
+    scorer.model = model
     if not difference <= compiling.TOLERANCE:
         raise _Differs(f"compiled {model.runtime} model differs by {difference:.3g} from the "
                        f"pipeline (tolerance {compiling.TOLERANCE:g})")  # fmt: skip
-    scorer.compiled = {"used": True, "runtime": model.runtime, "made_at": made_at,
+    scorer.compiled = {"used": True, "runtime": model.engine, "made_at": made_at,
                        "checked_rows": checked, "max_difference": difference}  # fmt: skip
+    if problem:
+        scorer.compiled["problem"] = problem
     return scorer
 
 

@@ -70,7 +70,8 @@ class Service:
             self.metrics.scorer.labels(*self._scorer_labels).set(0)
         self.metrics.scorer.labels(*labels).set(1)
         self._scorer_labels = labels
-        self.metrics.compiled_fallback.set(0 if compiled.get("used") else 1)
+        fallback = not compiled.get("used") or compiled.get("problem")
+        self.metrics.compiled_fallback.set(1 if fallback else 0)
 
     def served_version(self) -> str:
         """The version serving now, for the request metrics; ``none`` before the first."""

@@ -3,7 +3,11 @@ generator data once per session, and an in-memory model source to serve them."""
 
 from __future__ import annotations
 
+import os
+import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -15,6 +19,18 @@ from ml.features import CrmTables
 from ml.modeling.train import TrainingResult, train
 from ml.settings import TrainingSettings
 from ml.validation import validate_files
+
+TREES_RUNTIME = "tl2cgen" if shutil.which(os.environ.get("CC") or "gcc") else "treelite"
+"""What scores a tree ensemble here: its native code when a C compiler is at hand, else GTIL."""
+
+
+@pytest.fixture(scope="session", autouse=True)
+def native_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Native tree libraries are built into a folder of the test session, not the user's cache."""
+    folder = tmp_path_factory.mktemp("native-trees")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CRM_NATIVE_CACHE_DIR", str(folder))
+        yield folder
 
 
 @pytest.fixture(scope="session")

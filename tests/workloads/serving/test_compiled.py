@@ -15,7 +15,7 @@ from sklearn.pipeline import Pipeline
 from ml.modeling import batch, compiled
 from ml.modeling.baseline import baseline_pipeline
 from ml.modeling.compiled import Served
-from tests.workloads.serving.conftest import MemorySource, records
+from tests.workloads.serving.conftest import TREES_RUNTIME, MemorySource, records
 from workloads.serving.app import create_app
 from workloads.serving.scorer import build_scorer, input_frame, probe_rows, raw_rows
 from workloads.serving.settings import ServingSettings
@@ -72,7 +72,7 @@ def test_compiled_equals_the_pipeline_after_a_round_trip(
 def test_a_version_without_a_compiled_model_is_compiled_at_load(pipelines) -> None:
     scorer = build_scorer(pipelines["boosting"])
     assert scorer.kind == "compiled"
-    assert scorer.compiled["made_at"] == "load" and scorer.compiled["runtime"] == "treelite"
+    assert scorer.compiled["made_at"] == "load" and scorer.compiled["runtime"] == TREES_RUNTIME
 
 
 def test_a_compiled_model_that_differs_is_not_used(pipelines, eval_inputs) -> None:
@@ -134,7 +134,7 @@ def test_a_batch_of_many_rows_scores_as_the_pipeline_on_every_core(pipelines, ev
     repeats = -(-compiled.BATCH_THREADS_FROM // len(eval_inputs))
     rows = pd.concat([eval_inputs] * repeats, ignore_index=True)
     scores, status = batch.batch_scores(Served(pipeline, compiled.compile_model(pipeline)), rows)
-    assert status["used"] and status["runtime"] == "treelite"
+    assert status["used"] and status["runtime"] == TREES_RUNTIME
     single = batch.score_frame(pipeline, compiled.compile_model(pipeline), eval_inputs.head(50))
     np.testing.assert_allclose(scores[:50], single, rtol=0, atol=1e-12)
     np.testing.assert_allclose(scores, pipeline.predict_proba(rows)[:, 1], rtol=0, atol=1e-6)

@@ -12,6 +12,7 @@ from ml.data.sources import make_source
 from ml.modeling.baseline import baseline_pipeline
 from ml.runs import acquire_step, load_tables, process_month
 from ml.snapshots import month_end
+from tests.workloads.serving.conftest import TREES_RUNTIME
 from workloads.flows.scoring import expected_deal_values, score_month
 
 MONTH = "2017-09"
@@ -45,7 +46,7 @@ def test_every_open_deal_is_scored_and_valued(processed, trained, kind: str) -> 
         scores["expected_value"] == scores["win_probability"] * scores["expected_deal_value"]
     ).all()
     assert set(scores["model_version"]) == {"3"}
-    runtime = {"boosting": "treelite", "baseline": "rate"}[kind]
+    runtime = {"boosting": TREES_RUNTIME, "baseline": "rate"}[kind]
     assert summary["compiled"]["used"] and summary["compiled"]["runtime"] == runtime
     assert set(values["level"]) == {"sales_agent", "manager", "regional_office", "total"}
     for level in ("sales_agent", "manager", "regional_office"):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.workloads.serving.conftest import records
+from tests.workloads.serving.conftest import TREES_RUNTIME, records
 from workloads.serving.app import create_app
 from workloads.serving.settings import ServingSettings
 
@@ -198,7 +198,7 @@ def test_version_health_and_ready(client) -> None:
         "champion",
         "compiled",
     )
-    assert version["compiled"]["used"] and version["compiled"]["runtime"] == "treelite"
+    assert version["compiled"]["used"] and version["compiled"]["runtime"] == TREES_RUNTIME
     assert client.get("/health").json() == {"status": "ok"}
     assert client.get("/ready").json()["status"] == "ready"
 
