@@ -408,6 +408,8 @@ def run_family(family: str, args: argparse.Namespace) -> dict[str, object]:
 
     with tempfile.TemporaryDirectory(prefix="bench-serving-") as tmp:
         folder = Path(tmp)
+        # native tree code is built into the run's folder, once for the floors and servers
+        os.environ["CRM_NATIVE_CACHE_DIR"] = str(folder / "native-trees")
         tracking_uri, pipeline, inputs = register_model(folder, args.trials, family)
         scorer = build_scorer(pipeline)
         joblib.dump(pipeline, folder / "pipeline.joblib")
@@ -437,6 +439,20 @@ def run_family(family: str, args: argparse.Namespace) -> dict[str, object]:
     }
 
 
+def floor_only(family: str, trials: int) -> dict[str, object]:
+    """The in-process floors of ``family``'s model (trained and registered as for the
+    full run; native tree code built first) and what its compiled scorer runs."""
+    from workloads.serving.scorer import build_scorer
+
+    with tempfile.TemporaryDirectory(prefix="bench-floor-") as tmp:
+        os.environ.setdefault("CRM_NATIVE_CACHE_DIR", str(Path(tmp) / "native-trees"))
+        _uri, pipeline, inputs = register_model(Path(tmp), trials, family)
+        began = time.perf_counter()
+        compiled = build_scorer(pipeline).compiled
+        load_s = time.perf_counter() - began
+        return {"compiled": compiled, "scorer_load_s": load_s, "floor": floor(pipeline, inputs)}
+
+
 def across(families: dict[str, dict]) -> dict[str, float]:
     """Boosting's single-row p50 against logistic regression's (the same run)."""
     if not {"boosting", "logistic"} <= set(families):
@@ -454,7 +470,16 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--trials", type=int, default=5)
     parser.add_argument("--families", nargs="+", default=["logistic", "boosting", "baseline"])
+    parser.add_argument(
+        "--floor-only",
+        action="store_true",
+        help="only the in-process single-row floors, printed (nothing written)",
+    )
     args = parser.parse_args()
+    if args.floor_only:
+        for family in args.families:
+            print(json.dumps({"family": family, **floor_only(family, args.trials)}), flush=True)
+        return
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (apt-get install -y wrk)")
     started = machine()
