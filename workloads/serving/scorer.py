@@ -239,9 +239,8 @@ def build_scorer(served: Served | Pipeline) -> PipelineScorer:
     except Exception as exc:  # a runtime that fails to load or run: never fail the load
         problem = f"{type(exc).__name__}: {exc}"
     else:
-        if scorer.compiled.get("problem"):
-            log.warning("%s (compiled %s runtime)", scorer.compiled["problem"],
-                        scorer.compiled["runtime"])  # fmt: skip
+        if scorer.compiled.get("problem"):  # a tree ensemble without its native code
+            log.warning("%s", scorer.compiled["problem"])
         return scorer
     fallback = fast_scorer(served.pipeline)
     fallback.compiled = {"used": False, "problem": problem}
