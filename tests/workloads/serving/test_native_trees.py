@@ -7,6 +7,8 @@ the log and /metrics; a library built once is loaded again without compiling."""
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -19,6 +21,7 @@ from sklearn.pipeline import Pipeline
 from ml.modeling import batch, compiled, native
 from ml.modeling.compiled import Served
 from ml.modeling.families import FAMILIES
+from tests.conftest import REPO
 from tests.workloads.serving.conftest import TREES_RUNTIME, MemorySource, records
 from workloads.serving.app import create_app
 from workloads.serving.scorer import build_scorer, input_frame, probe_rows
@@ -95,6 +98,23 @@ def test_a_second_load_reuses_the_library_without_compiling(small, scorer, nativ
     assert again.compiled["runtime"] == "tl2cgen"
     assert again.model.native.path == first.path
     assert native.builds == built and first.path.stat().st_mtime_ns == modified
+
+
+def test_a_restarted_process_loads_the_library_built_before(scorer, tmp_path) -> None:
+    """A new process (a restart, another worker, the batch flow) with the same model and
+    cache folder compiles nothing."""
+    trees = tmp_path / "trees.tl"
+    trees.write_bytes(scorer.model.trees.serialize_bytes())
+    program = (
+        "import sys, treelite\n"
+        "from ml.modeling import native\n"
+        "model = treelite.Model.deserialize_bytes(open(sys.argv[1], 'rb').read())\n"
+        "print(native.native_trees(model).path, native.builds)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", program, str(trees)], capture_output=True,
+                          text=True, timeout=120, cwd=REPO, check=True)  # fmt: skip
+    path, builds = done.stdout.split()
+    assert (path, builds) == (str(scorer.model.native.path), "0")
 
 
 def test_without_a_compiler_it_scores_with_gtil_and_says_so(
