@@ -127,6 +127,19 @@ def run(path: Path, how: str, rows: int) -> dict[str, float]:
     return result
 
 
+def earlier_families() -> dict[str, dict]:
+    """The families of the results file, each with the machine and load of the run that
+    measured it (so a run of some families keeps the others' figures, dated)."""
+    if not RESULTS.exists():
+        return {}
+    earlier = json.loads(RESULTS.read_text())
+    when = {
+        "machine": earlier.get("machine"),
+        "load_avg_1m_at_end": earlier.get("load_avg_1m_at_end"),
+    }
+    return {name: {**when, **figures} for name, figures in earlier.get("families", {}).items()}
+
+
 def main() -> None:
     """Compare the scoring paths of each family on ``--rows`` rows and print the figures as JSON
     (or, with ``--child``, measure one path)."""
@@ -151,7 +164,8 @@ def main() -> None:
                     path, "compiled_without_native", args.rows
                 )
     report = {"machine": started, "load_avg_1m_at_end": round(os.getloadavg()[0], 2),
-              "settings": {"rows": args.rows, "omp_num_threads": 1}, "families": families}  # fmt: skip
+              "settings": {"rows": args.rows, "omp_num_threads": 1},
+              "families": {**earlier_families(), **families}}  # fmt: skip
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=2) + "\n")
     print(
