@@ -108,9 +108,10 @@ class CompiledModel:
     calibrators: list[Calibrator] = field(default_factory=list)
     categorical: np.ndarray | None = None  # column indices of native categorical splits
     known: np.ndarray | None = None  # (len(categorical), width): category seen in training
-    # the fitted classifier, when at hand (batch scoring; never saved): for a batch,
-    # scikit-learn's vectorised predictor computes the same decision function about
-    # twice as fast as GTIL, which is the faster for a request's few rows
+    # the fitted classifier, when at hand (batch scoring; never saved): for a batch
+    # without native code, scikit-learn's vectorised predictor computes the same
+    # decision function about twice as fast as GTIL, which is the faster for a
+    # request's few rows (native code, when set, is faster than both)
     bulk: Any = field(default=None, repr=False, compare=False)
     # the ensemble as native code (ml.modeling.native.NativeTrees; never saved): used
     # for every call when set
@@ -162,7 +163,8 @@ class CompiledModel:
     def _batch_decision(self, rows: np.ndarray) -> np.ndarray:
         """A tree ensemble's decision function for a batch, on every core the process
         may use (OpenMP raised for the call past ``OMP_NUM_THREADS``, which holds the
-        service's requests to one thread): through ``bulk`` when set, else GTIL."""
+        service's requests to one thread), without native code: through ``bulk`` when
+        set, else GTIL."""
         import treelite
         from threadpoolctl import threadpool_limits
 
