@@ -34,9 +34,12 @@ ENV PATH=/opt/venv/bin:$PATH \
 # Prometheus and Alertmanager for the metrics and alerts workloads: Debian's packages, the
 # same as on a machine that runs the platform locally (no init system here, so their own
 # services never start)
+# A C compiler: the prediction service and the flows build a gradient-boosting champion's
+# trees into native code at load (TL2cgen); without one they score with Treelite's GTIL,
+# several times slower, and say so in /version
 RUN apt-get update \
     && apt-get install -y --no-install-recommends prometheus=2.42.0+ds-5+deb12u1 \
-        prometheus-alertmanager=0.25.0-1+b4 \
+        prometheus-alertmanager=0.25.0-1+b4 gcc=4:12.2.0-3 libc6-dev=2.36-9+deb12u14 \
     && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 platform \
     && useradd --system --uid 10001 --gid platform --create-home --home-dir /home/platform platform
