@@ -50,10 +50,21 @@ def interpreter() -> str:
     return sys.executable
 
 
+SYSTEM_PATH = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
+"""The system's tool folders (Debian's default PATH): Prometheus, Alertmanager and the
+C compiler come from Debian's packages."""
+
+
 def tool_path() -> str:
-    """PATH with this interpreter's scripts folder first, where ``weed``,
-    ``mlflow`` and ``prefect`` are installed beside opsctl."""
-    return os.pathsep.join([str(Path(interpreter()).parent), os.environ.get("PATH", "")])
+    """The PATH every workload gets: this interpreter's scripts folder (``weed``,
+    ``mlflow``, ``prefect``, installed beside opsctl), then :data:`SYSTEM_PATH`.
+
+    Not the operator's own PATH: it is part of each rendered program, and supervisord
+    restarts a program whose definition changed, so a shell with another PATH would
+    restart every service on a second ``up`` that should change nothing. A tool kept
+    elsewhere is given to a workload by ``workloads.<name>.env.PATH``.
+    """
+    return os.pathsep.join([str(Path(interpreter()).parent), *SYSTEM_PATH])
 
 
 def resolve_ports(config: EnvironmentConfig, catalog: Catalog) -> dict[str, dict[str, int]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import configparser
 import shlex
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from ops_cli.environment import open_environment
 from ops_cli.errors import ConfigError
 from ops_cli.scheduler.local.supervisor_conf import render_supervisor_conf
 from ops_cli.scheduler.local.workload import resolve_local_workloads
+from ops_cli.scheduler.shared import SYSTEM_PATH
 
 
 @pytest.fixture
@@ -225,7 +227,10 @@ def test_a_missing_prometheus_leaves_only_the_metrics_and_alerts_workloads_out(
 ) -> None:
     from ops_cli.scheduler.local.workload import missing_tools
 
-    monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # only the venv's scripts remain
+    from ops_cli.scheduler import shared
+
+    # a machine without Debian's prometheus packages: only the venv's scripts remain
+    monkeypatch.setattr(shared, "SYSTEM_PATH", (str(tmp_path / "empty"),))
     env = open_environment(
         "local", environments_dir=environments_dir, environ={"OPSCTL_STATE_DIR": str(tmp_path)}
     )
@@ -314,3 +319,20 @@ def test_resources_take_either_a_cpu_share_or_cores(environments_dir, tmp_path, 
     with pytest.raises(ConfigError, match="cpu_mhz or cores"):
         open_environment("local", environments_dir=environments_dir,
                          environ={"OPSCTL_STATE_DIR": str(tmp_path / "s")})  # fmt: skip
+
+
+def test_the_operators_path_changes_no_program(local_env, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second `up` from a shell with another PATH must find every program unchanged:
+    supervisord restarts a program whose definition changed."""
+
+    def programs() -> dict[str, tuple]:
+        resolved = resolve_local_workloads(
+            local_env.config, local_env.catalog, local_env.paths, local_env.secrets
+        )
+        return {w.name: (tuple(w.command), tuple(sorted(w.env.items()))) for w in resolved}
+
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    first = programs()
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}:/opt/tools/bin:/usr/bin:/bin")
+    assert programs() == first
+    assert all(dict(env)["PATH"].split(":")[1:] == list(SYSTEM_PATH) for _, env in first.values())

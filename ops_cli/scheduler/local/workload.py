@@ -233,11 +233,11 @@ def _resolve_one(
     command = [resolve(part, f"{where} command") for part in spec.command]
     command[0] = _executable(command[0], spec.name)
     env = operator_variables(spec.pass_env, os.environ)
+    env["PATH"] = tool_path()  # unless declared: workloads.<name>.env.PATH
     for key, value in {**spec.env, **extra_env}.items():
         resolved = resolve(value, f"{where} env {key}")
         if resolved != "":  # an empty value means "not set", e.g. no S3 endpoint on AWS
             env[key] = resolved
-    env["PATH"] = tool_path()
     env[OWNER_VARIABLE] = str(data_dir)
     files = tuple(
         (data_dir / f.path, resolve(f.content, f"{where} file {f.path}"), f.mode_bits)
