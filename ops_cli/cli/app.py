@@ -15,7 +15,7 @@ from ops_cli.cli.commands import monitor as monitor_commands
 from ops_cli.cli.commands import pipeline as pipeline_commands
 from ops_cli.cli.commands import platform as platform_commands
 from ops_cli.cli.commands import release as release_commands
-from ops_cli.errors import EXIT_FAILURE, EXIT_USAGE, OpsError
+from ops_cli.errors import EXIT_FAILURE, EXIT_USAGE, OpsError, missing_extra
 
 app = typer.Typer(
     name="opsctl",
@@ -79,6 +79,12 @@ def main(argv: list[str] | None = None) -> None:
     except OpsError as exc:
         _report_error(str(exc), exc.hint, exc.exit_code, as_json)
         sys.exit(exc.exit_code)
+    except ModuleNotFoundError as exc:
+        usage = missing_extra(exc)
+        if usage is None:
+            raise
+        _report_error(str(usage), usage.hint, usage.exit_code, as_json)
+        sys.exit(usage.exit_code)
     except KeyboardInterrupt:
         sys.stderr.write("Interrupted.\n")
         sys.exit(130)

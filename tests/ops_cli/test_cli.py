@@ -124,3 +124,31 @@ def test_a_question_leaves_the_json_document_alone_on_stdout(environments_dir, t
     assert json.loads(result.stdout)["purged"] is True
     assert result.stdout.startswith("{"), "not even the prompt's space reaches stdout"
     assert not folder.exists()
+
+
+@pytest.mark.parametrize(
+    ("command", "module"),
+    [
+        (["model", "list", "--env", "staging"], "consul"),
+        (["status", "--env", "nomad-dev"], "nomad"),
+    ],
+)
+def test_a_missing_extra_is_named_with_how_to_install_it(
+    tmp_path: Path, command: list[str], module: str
+) -> None:
+    # opsctl as the README's quick start installs it: without the cluster extra
+    program = (
+        "import sys\n"
+        "sys.modules['nomad'] = sys.modules['consul'] = None\n"
+        "from ops_cli.cli.app import main\n"
+        "main(sys.argv[1:])\n"
+    )
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "OPSCTL_STATE_DIR": str(tmp_path / "s")}
+    result = subprocess.run(
+        [sys.executable, "-c", program, *command], capture_output=True, text=True, env=env,
+        timeout=60, cwd=REPO,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "needs the 'cluster' extra" in result.stderr and f"'{module}'" in result.stderr
+    assert "pip install -e '.[cluster]'" in result.stderr
