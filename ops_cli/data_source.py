@@ -22,6 +22,7 @@ rules are kept here; tests hold them equal to the worker's
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 from collections.abc import Mapping
@@ -66,6 +67,9 @@ def check_source(
         if check_credentials and not kaggle_credentials(environ, home):
             raise ConfigError(f"{origin}: Kaggle credentials are not configured", hint=KAGGLE_HELP)
         return source
+    if not source.strip():
+        # Path("") is the current folder: an empty value must not read whatever is there
+        raise ConfigError(f"{origin}: empty; give 'kaggle', 'synthetic' or a folder")
     folder = Path(source).expanduser()
     if not folder.is_dir():
         raise ConfigError(f"{origin}: not 'kaggle', 'synthetic' or an existing folder")
@@ -75,11 +79,13 @@ def check_source(
 
 def check_folder(folder: Path, origin: str) -> None:
     """Raise :class:`ConfigError` unless ``folder`` can be read and holds every
-    required file, readable. A file is found in subfolders too; when a name
-    appears twice, the one the acquisition step takes (the last in path order)."""
+    required file once (in it or a subfolder), each readable, not empty and UTF-8
+    text, as the acquisition step reads them (``ml.data.sources.read_folder``)."""
     if not os.access(folder, os.R_OK | os.X_OK):
         raise ConfigError(f"{origin}: cannot read the folder {folder} (permission denied)")
-    found = {p.name: p for p in sorted(folder.rglob("*.csv"))}
+    found: dict[str, list[Path]] = {}
+    for path in sorted(folder.rglob("*.csv")):
+        found.setdefault(path.name, []).append(path)
     missing = [name for name in REQUIRED_FILES if name not in found]
     if missing:
         raise ConfigError(
@@ -87,11 +93,37 @@ def check_folder(folder: Path, origin: str) -> None:
             hint=f"a source folder holds {', '.join(REQUIRED_FILES)} (in it or a subfolder)",
         )
     for name in REQUIRED_FILES:
-        try:
-            with found[name].open("rb") as handle:
-                handle.read(1)
-        except OSError as exc:
-            raise ConfigError(f"{origin}: cannot read {found[name]}: {exc.strerror}") from None
+        if len(found[name]) > 1:
+            places = ", ".join(str(p.relative_to(folder)) for p in found[name])
+            raise ConfigError(
+                f"{origin}: {folder} holds {name} more than once ({places}): "
+                "which dataset to read is ambiguous",
+                hint="point --source at the folder of one dataset",
+            )
+        problem = unreadable(found[name][0])
+        if problem:
+            raise ConfigError(f"{origin}: {found[name][0]} {problem}")
+
+
+def unreadable(path: Path) -> str | None:
+    """Why the CSV file ``path`` cannot be read as the dataset's text (``"is empty"``,
+    ``"is not UTF-8 text ..."``, an OS error), judged on its first 64 KiB; None when
+    it can."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(65536)
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror})"
+    if not head.strip():
+        return "is empty"
+    try:
+        codecs.getincrementaldecoder("utf-8-sig")().decode(head, final=False)
+    except UnicodeDecodeError as exc:
+        return (
+            f"is not UTF-8 text (byte 0x{head[exc.start]:02x} at offset {exc.start}); "
+            "save it as CSV UTF-8"
+        )
+    return None
 
 
 def _path(text: str, home: Path) -> Path:

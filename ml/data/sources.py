@@ -45,15 +45,32 @@ class Source(abc.ABC):
 
 
 def read_folder(folder: Path) -> dict[str, bytes]:
-    """The dataset's CSV files found in ``folder`` (searched recursively)."""
+    """The dataset's CSV files found in ``folder`` (searched recursively), each once.
+
+    Raises :class:`SourceError` naming a missing file, a file found more than once
+    (two datasets: which to read is ambiguous), an empty one or one that is not UTF-8.
+    """
     if not folder.is_dir():
         raise SourceError(f"{folder}: not a folder")
-    found = {p.name: p for p in sorted(folder.rglob("*.csv"))}
+    found: dict[str, list[Path]] = {}
+    for path in sorted(folder.rglob("*.csv")):
+        found.setdefault(path.name, []).append(path)
     missing = [name for name in REQUIRED_FILES if name not in found]
     if missing:
         raise SourceError(f"{folder}: missing {', '.join(missing)}")
     wanted = [*REQUIRED_FILES, *(n for n in OPTIONAL_FILES if n in found)]
-    return {name: found[name].read_bytes() for name in wanted}
+    twice = [name for name in wanted if len(found[name]) > 1]
+    if twice:
+        raise SourceError(f"{folder}: holds {twice[0]} more than once: which dataset is ambiguous")
+    files = {name: found[name][0].read_bytes() for name in wanted}
+    for name in REQUIRED_FILES:
+        if not files[name].strip():
+            raise SourceError(f"{found[name][0]}: is empty")
+        try:
+            files[name].decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise SourceError(f"{found[name][0]}: is not UTF-8 text ({exc.reason})") from None
+    return files
 
 
 class FolderSource(Source):

@@ -225,9 +225,8 @@ def test_the_worker_gets_every_variable_kagglehub_reads(local_env) -> None:
 def test_a_missing_prometheus_leaves_only_the_metrics_and_alerts_workloads_out(
     environments_dir, tmp_path, monkeypatch
 ) -> None:
-    from ops_cli.scheduler.local.workload import missing_tools
-
     from ops_cli.scheduler import shared
+    from ops_cli.scheduler.local.workload import missing_tools
 
     # a machine without Debian's prometheus packages: only the venv's scripts remain
     monkeypatch.setattr(shared, "SYSTEM_PATH", (str(tmp_path / "empty"),))

@@ -68,13 +68,34 @@ def _empty(root: Path) -> Path:
     return root / "crm"
 
 
+def _two_datasets(root: Path) -> Path:
+    dataset(root / "crm" / "2017", REQUIRED_FILES)
+    dataset(root / "crm" / "2018", REQUIRED_FILES)
+    return root / "crm"
+
+
+def _an_empty_file(root: Path) -> Path:
+    folder = _complete(root)
+    (folder / "accounts.csv").write_bytes(b"")
+    return folder
+
+
+def _not_utf8(root: Path) -> Path:
+    folder = _complete(root)
+    (folder / "sales_teams.csv").write_bytes(bytes(range(128, 256)) * 4)
+    return folder
+
+
 FOLDERS: dict[str, tuple[Callable[[Path], Path], str | None]] = {
     "complete": (_complete, None),
     "files in a subfolder": (_in_a_subfolder, None),
     "two files missing": (_missing_two, "has no products.csv, sales_teams.csv"),
-    "a dangling link": (_dangling_link, "cannot read"),
-    "a folder named like a file": (_folder_named_like_a_file, "cannot read"),
+    "a dangling link": (_dangling_link, "cannot be read"),
+    "a folder named like a file": (_folder_named_like_a_file, "cannot be read"),
     "empty": (_empty, "has no sales_pipeline.csv, accounts.csv"),
+    "two datasets": (_two_datasets, "holds sales_pipeline.csv more than once"),
+    "an empty file": (_an_empty_file, "accounts.csv is empty"),
+    "not UTF-8": (_not_utf8, "sales_teams.csv is not UTF-8 text"),
 }
 
 
@@ -246,3 +267,12 @@ def test_pipeline_run_sends_parameters_the_pipeline_flow_takes(force: bool) -> N
     assert set(sent) <= set(inspect.signature(crm_pipeline.fn).parameters)
     assert sent.get("force", False) is force  # the flow's default is not to force
     assert inspect.signature(crm_pipeline.fn).parameters["force"].default is False
+
+
+@pytest.mark.parametrize("value", ["", "  "])
+def test_an_empty_source_is_refused_not_read_as_the_current_folder(
+    value: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(_complete(tmp_path))  # a dataset right here must not be taken
+    with pytest.raises(ConfigError, match="--source: empty"):
+        check_source(value, origin="--source", check_credentials=True)
