@@ -17,6 +17,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -256,12 +257,20 @@ def run(
     return observed
 
 
+def _utc_now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
 def status(env: Environment, limit: int = 10) -> dict[str, Any]:
-    """The pipeline's deployments (with their flow and schedules) and its most recent runs."""
+    """The pipeline's deployments (with their flow and schedules) and its ``limit`` most
+    recent runs, by expected start, none of those scheduled for later."""
     api = prefect_api(env, service_url(env, "prefect-server", "PREFECT_API_URL", "/api"))
     tagged = {"tags": {"all_": ["crm-pipeline"]}}
     deployments = api.deployments({"deployments": tagged})
-    runs = api.flow_runs({"flow_runs": tagged, "sort": "EXPECTED_START_TIME_DESC",
+    # Prefect creates a schedule's runs ahead of time: without the bound, the most
+    # recent by expected start would be the next months' scheduled runs
+    started = {**tagged, "expected_start_time": {"before_": _utc_now()}}
+    runs = api.flow_runs({"flow_runs": started, "sort": "EXPECTED_START_TIME_DESC",
                           "limit": limit})  # fmt: skip
     flows = api.flow_names([d["flow_id"] for d in deployments]) if deployments else {}
     return {

@@ -174,6 +174,9 @@ def test_a_real_data_run_after_the_bootstrap_serves_a_champion_with_its_lineage(
     assert status.returncode == 0, status.stderr
     crons = {c for d in json.loads(status.stdout)["deployments"] for c in d["schedules"]}
     assert {"0 2 1 * *", "0 4 1 * *"} <= crons  # monthly processing, then training
+    # the recent runs are the ones just made, not the schedules' runs of later months
+    states = {r["state"] for r in json.loads(status.stdout)["runs"]}
+    assert {"Completed", "Failed"} <= states and "Scheduled" not in states, states
 
     # a source that cannot be read is refused at once, and no flow run is created
     before = _pipeline_runs(platform_env)

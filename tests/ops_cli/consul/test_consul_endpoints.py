@@ -106,6 +106,8 @@ def test_pipeline_status_asks_the_prefect_server_consul_names(
     filtered = next(r for r, _ in prefect_api.log if r.path == "/api/deployments/filter")
     asked = json.loads(filtered.get_data())
     assert asked["deployments"]["tags"] == {"all_": ["crm-pipeline"]}
+    runs = next(r for r, _ in prefect_api.log if r.path == "/api/flow_runs/filter")
+    assert "before_" in json.loads(runs.get_data())["flow_runs"]["expected_start_time"]
 
 
 def test_pipeline_status_without_a_healthy_prefect_server_names_the_way_out(
