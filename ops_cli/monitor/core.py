@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from ops_cli import pipeline
@@ -66,11 +67,15 @@ def run(
     timeout_s: float = 1800,
     poll_s: float = 2.0,
 ) -> RunProgress:
-    """Start a run of the monitoring flow for ``month`` (``YYYY-MM``; default: the previous
-    calendar month) and, with ``wait``, follow it to its end. Raises ConfigError for a
-    malformed month, OpsError when the platform cannot be reached."""
+    """Start a run of the monitoring flow for ``month`` (``YYYY-MM``, not after this
+    calendar month; default: the previous one) and, with ``wait``, follow it to its
+    end. Raises ConfigError for a malformed or future month, OpsError when the platform
+    cannot be reached."""
     if month is not None and not _MONTH.match(month):
         raise ConfigError(f"--month {month}: expected YYYY-MM, e.g. 2018-03")
+    this_month = datetime.now(UTC).strftime("%Y-%m")
+    if month is not None and month > this_month:
+        raise ConfigError(f"--month {month}: has not begun (this is {this_month})")
     api = _register(env)
     created = api.create_run(MONITORING_DEPLOYMENT, {"month": month} if month else {})
     return follow(api, created["id"], wait=wait, on_progress=on_progress, timeout_s=timeout_s,

@@ -66,6 +66,7 @@ def test_a_replay_is_reported_apart_and_as_generated() -> None:
     ("args", "message"),
     [
         (("monitor", "run", "--month", "2018-13"), "--month 2018-13: expected YYYY-MM"),
+        (("monitor", "run", "--month", "9999-01"), "--month 9999-01: has not begun"),
         (("demo", "replay", "--drift", "1.5"), "--drift"),
         (("demo", "replay", "--months", "0"), "--months"),
         (("demo", "replay", "--env", "staging"), "local environment only"),
