@@ -6,6 +6,7 @@ inputs, and the few data sources the program reads get fixed answers.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import sys
 from dataclasses import dataclass
@@ -93,6 +94,9 @@ def run_stack(
     ``variables`` default to what opsctl generates for the environment.
     """
     mocks = RecordingMocks()
+    # Pulumi declares resources on the thread's current event loop; an earlier test's
+    # asyncio.run() leaves the main thread with none set
+    asyncio.set_event_loop(asyncio.new_event_loop())
     pulumi.runtime.set_mocks(mocks, project="crm-platform", stack=environment, preview=False)
     package = load_stack_package()
     variables = variables or infra_variables(cloud_config(environment))
