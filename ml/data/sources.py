@@ -45,7 +45,8 @@ class Source(abc.ABC):
 
 
 def read_folder(folder: Path) -> dict[str, bytes]:
-    """The dataset's CSV files found in ``folder`` (searched recursively), each once.
+    """The dataset's CSV files found in ``folder`` (searched recursively): each required
+    one once, an optional one the first in path order.
 
     Raises :class:`SourceError` naming a missing file, a file found more than once
     (two datasets: which to read is ambiguous), an empty one or one that is not UTF-8.
@@ -59,7 +60,7 @@ def read_folder(folder: Path) -> dict[str, bytes]:
     if missing:
         raise SourceError(f"{folder}: missing {', '.join(missing)}")
     wanted = [*REQUIRED_FILES, *(n for n in OPTIONAL_FILES if n in found)]
-    twice = [name for name in wanted if len(found[name]) > 1]
+    twice = [name for name in REQUIRED_FILES if len(found[name]) > 1]
     if twice:
         raise SourceError(f"{folder}: holds {twice[0]} more than once: which dataset is ambiguous")
     files = {name: found[name][0].read_bytes() for name in wanted}
