@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from pydantic.json_schema import models_json_schema
 
 from workloads.serving.inputs import InputError
-from workloads.serving.lane import ScoringLane
+from workloads.serving.lane import ScoringLane, ServingApp
 from workloads.serving.logs import RequestIdMiddleware
 from workloads.serving.metrics import MetricsMiddleware, forget_dead_workers, worker_exited
 from workloads.serving.model import ModelSource
@@ -53,7 +53,7 @@ def create_app(
             await asyncio.to_thread(service.stop)
             worker_exited()
 
-    app = FastAPI(
+    app = ServingApp(
         title="CRM win-probability prediction service",
         version="1",
         summary="Scores open opportunities with the model the registry alias points to.",
@@ -66,8 +66,8 @@ def create_app(
         MetricsMiddleware, metrics=service.metrics, paths=PATHS, version=service.served_version
     )
     app.add_middleware(RequestIdMiddleware)  # every log line of a request has it
-    # outermost: the scoring requests are answered before FastAPI's routing (lane.py)
-    app.add_middleware(ScoringLane, service=service)
+    # in front of it all: the scoring requests are answered before FastAPI runs (lane.py)
+    app.lane = ScoringLane(service)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -11,8 +11,11 @@ the tests.
 from __future__ import annotations
 
 import bisect
+import functools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -28,6 +31,7 @@ from ml.features.transformer import (
 )
 
 _NAN = float("nan")
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _ACCOUNT_FIELDS = ("sector", "revenue", "employees", "year_established", "is_subsidiary")
 
 
@@ -87,22 +91,27 @@ class _Histories:
     def _lookup_one(
         self, queries: Sequence[tuple[str, Sequence[Any], np.ndarray]]
     ) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`lookup` of one row with ``bisect`` on lists: a request's single row
-        costs a dozen numpy calls' overhead otherwise, several times the work."""
+        """:meth:`lookup` of one row (see :meth:`lookup_row`)."""
+        n, won = self.lookup_row([(t, k[0], int(d[0])) for t, k, d in queries])
+        return (np.array(n, dtype=self.cum_n.dtype)[:, None],
+                np.array(won, dtype=self.cum_won.dtype)[:, None])  # fmt: skip
+
+    def lookup_row(self, queries: Sequence[tuple[str, Any, int]]) -> tuple[list[int], list[int]]:
+        """Closed and won deals for one row's queries ``(table, key, day)``, as lists,
+        with ``bisect`` on lists: a dozen numpy calls would cost several times the work."""
         composite, cum_n, cum_won, starts = self._lists
         n, won = [], []
-        for table, keys, days in queries:
-            code = self.codes[table].get(keys[0], -1)
+        for table, key, day in queries:
+            code = self.codes[table].get(key, -1)
             if code < 0:
                 n.append(0)
                 won.append(0)
                 continue
-            position = bisect.bisect_right(composite, code * DAY_SPAN + int(days[0]))
+            position = bisect.bisect_right(composite, code * DAY_SPAN + day)
             start = starts[code]
             n.append(cum_n[position] - cum_n[start])
             won.append(cum_won[position] - cum_won[start])
-        return (np.array(n, dtype=self.cum_n.dtype)[:, None],
-                np.array(won, dtype=self.cum_won.dtype)[:, None])  # fmt: skip
+        return n, won
 
 
 class FastFeatures:
@@ -133,12 +142,12 @@ class FastFeatures:
         self.history_days = fitted.history_["global"].composite % DAY_SPAN
         self.names = [*CATEGORICAL, *NUMERIC]
 
-    @property
+    @functools.cached_property
     def known_agents(self) -> frozenset[str]:
         """The sales agents the fitted features know."""
         return frozenset(self.agents)
 
-    @property
+    @functools.cached_property
     def known_products(self) -> frozenset[str]:
         """The products the fitted features know, with the misspellings they correct."""
         spellings = (q for q, canonical in PRODUCT_FIXES.items() if canonical in self.products)
@@ -147,6 +156,8 @@ class FastFeatures:
     def transform(self, rows: RawRows) -> tuple[list[list[object]], np.ndarray]:
         """(categorical values per column in ``CATEGORICAL`` order, numeric matrix
         (rows x ``NUMERIC``)), equal to what the fitted transformer computes."""
+        if len(rows.product) == 1:
+            return self._transform_one(rows)
         products = [PRODUCT_FIXES.get(p, p) for p in rows.product]
         agent = [self.agents.get(a, (None, None)) for a in rows.sales_agent]
         product = [self.products.get(p, (None, _NAN)) for p in products]
@@ -202,3 +213,50 @@ class FastFeatures:
         recent = ((w[agent] - w[-1]) + m * prior) / ((n[agent] - n[-1]) + m)
         head = np.array([prior, np.log1p(n[0])])
         return np.concatenate([head, rates, np.log1p(n[keyed]), recent[None, :]])
+
+    def _transform_one(self, rows: RawRows) -> tuple[list[list[object]], np.ndarray]:
+        """:meth:`transform` of a single row in plain Python: one request's row costs
+        about forty numpy calls' overhead otherwise, several times the arithmetic."""
+        agent_name, account_name = rows.sales_agent[0], rows.account[0]
+        product_name = PRODUCT_FIXES.get(rows.product[0], rows.product[0])
+        manager, office = self.agents.get(agent_name, (None, None))
+        series, price = self.products.get(product_name, (None, _NAN))
+        sector, revenue, employees, established, subsidiary = self.accounts.get(
+            account_name, (None, _NAN, _NAN, _NAN, _NAN)
+        )
+        keys = {"sales_agent": agent_name, "manager": manager, "regional_office": office,
+                "product": product_name, "series": series, "sector": sector,
+                "account": account_name}  # fmt: skip
+        as_of, engaged = int(rows.as_of_days[0]), float(rows.engage_days[0])
+        year = float(_day(as_of).year)
+        open_days, month = (
+            (_NAN, _NAN) if math.isnan(engaged) else (as_of - engaged, float(_day(engaged).month))
+        )
+        reference = [float(account_name is not None), _log1p(price), _log1p(revenue),
+                     _log1p(employees), year - established, subsidiary, open_days, month]  # fmt: skip
+        numeric = np.array([[*reference, *self._history_one(keys, as_of)]])
+        return [[keys[c]] for c in CATEGORICAL], numeric
+
+    def _history_one(self, keys: dict[str, Any], day: int) -> list[float]:
+        queries = [("global", "all", day), *((k, keys[k], day) for k in HISTORY_KEYS)]
+        queries.append(("sales_agent", keys["sales_agent"], day - RECENT_DAYS))
+        n, w = self.history.lookup_row(queries)
+        prior = (w[0] + 1.0) / (n[0] + 2.0) if n[0] > 0 else 0.5
+        m = self.prior_weight
+        keyed = range(1, 1 + len(HISTORY_KEYS))
+        agent = 1 + HISTORY_KEYS.index("sales_agent")
+        recent = ((w[agent] - w[-1]) + m * prior) / ((n[agent] - n[-1]) + m)
+        return [prior, math.log1p(n[0]), *((w[i] + m * prior) / (n[i] + m) for i in keyed),
+                *(math.log1p(n[i]) for i in keyed), recent]  # fmt: skip
+
+
+def _day(days: float) -> date:
+    """The date ``days`` after 1970-01-01."""
+    return date.fromordinal(_EPOCH_ORDINAL + int(days))
+
+
+def _log1p(value: float) -> float:
+    """``numpy.log1p`` of one float: -inf at -1, NaN below it and for NaN, never raising."""
+    if value > -1.0:
+        return math.log1p(value)
+    return -math.inf if value == -1.0 else _NAN

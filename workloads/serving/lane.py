@@ -1,33 +1,33 @@
 """The scoring endpoints, ``POST /predict`` and ``POST /invocations``, answered by
-one pure ASGI middleware (:class:`ScoringLane`).
+:class:`ScoringLane` in front of the FastAPI app (:class:`ServingApp`).
 
 A single-row request costs the service less to score than FastAPI costs to route
-it (request objects, dependency resolution, a response object, five middleware
-layers each wrapping ``send``), so these two requests skip that machinery; every
-other request goes on to the FastAPI app. :func:`answer` is the whole of a
+it (request objects, dependency resolution, a response object, its middleware
+layers each wrapping ``send``, a telemetry check reading the environment), so
+these two requests skip that machinery; every other request goes on to FastAPI. :func:`answer` is the whole of a
 scoring request, in the order the routes document it: the API key (401), a
 loaded model (503), the media type (415), the body's size (413), its rows (422,
 413), then scoring and spooling (on disk before the answer is sent). The FastAPI
 routes of ``workloads.serving.routes`` describe the same endpoints in the OpenAPI
 document and answer through :func:`answer` too. The lane gives each request its
 id (``workloads.serving.logs``) and counts and times it as
-``workloads.serving.metrics.MetricsMiddleware`` does; an unexpected error goes
-on to the app's outer error handler (500, logged with its traceback).
+``workloads.serving.metrics.MetricsMiddleware`` does; an unexpected error is
+answered 500 and raised on to the server, which logs it with its traceback.
 """
 
 from __future__ import annotations
 
 import hmac
 import time
-import uuid
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import orjson
+from fastapi import FastAPI
 from starlette.requests import ClientDisconnect
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from workloads.serving.bodies import CSV, JSON, media_type, parse_csv, parse_json, read_body
 from workloads.serving.inputs import (
@@ -38,7 +38,7 @@ from workloads.serving.inputs import (
     problem,
     validate_rows,
 )
-from workloads.serving.logs import REQUEST_ID
+from workloads.serving.logs import REQUEST_ID, new_request_id
 from workloads.serving.model import LoadedModel
 from workloads.serving.service import Service
 
@@ -159,30 +159,63 @@ async def _chunks(receive: Receive) -> AsyncIterator[bytes]:
 
 
 class ScoringLane:
-    """Pure ASGI middleware: answers ``POST`` on the scoring paths with :func:`answer`
-    (see the module docstring); everything else goes on to ``app``."""
+    """Answers ``POST`` on the scoring paths with :func:`answer` (see the module
+    docstring), in front of the whole FastAPI app: :class:`ServingApp` hands it
+    the requests it :meth:`takes`."""
 
-    def __init__(self, app: ASGIApp, service: Service) -> None:
-        self.app, self.service = app, service
+    def __init__(self, service: Service) -> None:
+        self.service = service
+
+    @staticmethod
+    def takes(scope: Scope) -> bool:
+        """Whether ``scope`` is a scoring request (``POST /predict`` or ``/invocations``)."""
+        return scope["type"] == "http" and scope["method"] == "POST" and scope["path"] in SCORING
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Answer a scoring request, counted and timed; pass anything else on."""
-        path = scope.get("path")
-        if scope["type"] != "http" or path not in SCORING or scope["method"] != "POST":
-            await self.app(scope, receive, send)
-            return
-        REQUEST_ID.set(uuid.uuid4().hex)
+        """Answer a scoring request, counted and timed. An unexpected error is
+        answered 500 (plain text, as Starlette answers it) and raised on to the
+        server, which logs it with its traceback and the request id."""
+        REQUEST_ID.set(new_request_id())
         began, version, status = time.perf_counter(), self.service.served_version(), 500
+        started = False
         try:
             headers = {k.decode("latin-1").lower(): v.decode("latin-1")
                        for k, v in scope["headers"]}  # fmt: skip
-            result = await answer(self.service, path, headers, _chunks(receive))
+            result = await answer(self.service, scope["path"], headers, _chunks(receive))
             status = result.status
+            started = True
             await send(
                 {"type": "http.response.start", "status": status, "headers": result.headers()}
             )
             await send({"type": "http.response.body", "body": result.body})
+        except Exception:
+            if not started:
+                await send({"type": "http.response.start", "status": 500,
+                            "headers": _ERROR_HEADERS})  # fmt: skip
+                await send({"type": "http.response.body", "body": _ERROR_BODY})
+            raise
         finally:
             self.service.metrics.count_request(
-                path, "POST", status, version, time.perf_counter() - began
+                scope["path"], "POST", status, version, time.perf_counter() - began
             )
+
+
+_ERROR_BODY = b"Internal Server Error"
+_ERROR_HEADERS = [(b"content-type", b"text/plain; charset=utf-8"),
+                  (b"content-length", str(len(_ERROR_BODY)).encode())]  # fmt: skip
+
+
+class ServingApp(FastAPI):
+    """The FastAPI app with :class:`ScoringLane` in front: a scoring request is
+    answered before FastAPI's own machinery (its middleware stack, routing,
+    request and response objects) runs; every other request, and the lifespan,
+    go to FastAPI. ``lane`` is set by ``workloads.serving.app.create_app``."""
+
+    lane: ScoringLane | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """ASGI entry point: the lane for scoring requests, FastAPI for the rest."""
+        if self.lane is not None and self.lane.takes(scope):
+            await self.lane(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)

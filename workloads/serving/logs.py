@@ -11,9 +11,10 @@ line of its event, so a log collector never splits one event into many.
 
 from __future__ import annotations
 
+import itertools
 import logging
+import os
 import sys
-import uuid
 from contextvars import ContextVar
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -21,6 +22,30 @@ from typing_extensions import override
 
 REQUEST_ID: ContextVar[str | None] = ContextVar("serving_request_id", default=None)
 FORMAT = "%(asctime)s %(levelname)s %(name)s request_id=%(request_id)s %(message)s"
+
+
+class _RequestIds:
+    """Request ids: 16 random hex digits drawn once per process, then a 16-digit
+    counter. Unique across processes (a fork draws again) without a system call
+    per request, which ``uuid4`` makes (about a tenth of a request's own work)."""
+
+    def __init__(self) -> None:
+        self.reset()
+        os.register_at_fork(after_in_child=self.reset)
+
+    def reset(self) -> None:
+        self.prefix, self.counter = os.urandom(8).hex(), itertools.count(1)
+
+    def next(self) -> str:
+        return f"{self.prefix}{next(self.counter):016x}"
+
+
+_IDS = _RequestIds()
+
+
+def new_request_id() -> str:
+    """A new request id: 32 hex digits, never repeated by any process of the service."""
+    return _IDS.next()
 
 
 def current_request_id() -> str | None:
@@ -82,5 +107,5 @@ class RequestIdMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Give each HTTP request a new id (``REQUEST_ID``) before handing it on."""
         if scope["type"] == "http":
-            REQUEST_ID.set(uuid.uuid4().hex)
+            REQUEST_ID.set(new_request_id())
         await self.app(scope, receive, send)

@@ -121,6 +121,7 @@ class ServingMetrics:
             registry=r,
         )
         self.rows = Counter("serving_predictions", "rows scored", ["endpoint"], registry=r)
+        self._rows: dict[str, Any] = {}
         self.model_version = Gauge(
             "serving_model_version",
             "served model version (0: none; with several workers the highest they serve)",
@@ -189,6 +190,13 @@ class ServingMetrics:
             registry=r,
             multiprocess_mode="livemax",
         )
+
+    def count_rows(self, endpoint: str, rows: int) -> None:
+        """``rows`` scored on ``endpoint`` (one of the two scoring paths)."""
+        child = self._rows.get(endpoint)
+        if child is None:  # looking labels up costs more than counting
+            child = self._rows[endpoint] = self.rows.labels(endpoint)
+        child.inc(rows)
 
     def count_request(
         self, path: str, method: str, status: int, version: str, seconds: float

@@ -204,11 +204,31 @@ def probe_rows(features: FastFeatures, count: int = 400, seed: int = 0) -> RawRo
     )
 
 
+SINGLE_ROW_CHECKS = 40
+"""Probe rows also scored one at a time at load: a single row takes its own path."""
+
+
 def max_difference(scorer: PipelineScorer, pipeline: Pipeline, rows: RawRows) -> float:
-    """The largest absolute probability difference between ``scorer`` and ``pipeline``."""
+    """The largest absolute probability difference between ``scorer`` and ``pipeline``,
+    on ``rows`` as one batch and on the first :data:`SINGLE_ROW_CHECKS` one at a time."""
     ids = [f"probe-{i}" for i in range(len(rows.as_of_days))]
     expected = pipeline.predict_proba(input_frame(rows, ids))[:, 1]
-    return float(np.max(np.abs(scorer.predict(rows, ids) - expected)))
+    difference = float(np.max(np.abs(scorer.predict(rows, ids) - expected)))
+    for i in range(min(SINGLE_ROW_CHECKS, len(ids))):
+        alone = scorer.predict(row_of(rows, i), ids[i : i + 1])
+        difference = max(difference, abs(float(alone[0]) - float(expected[i])))
+    return difference
+
+
+def row_of(rows: RawRows, i: int) -> RawRows:
+    """Row ``i`` of ``rows`` alone."""
+    return RawRows(
+        sales_agent=rows.sales_agent[i : i + 1],
+        product=rows.product[i : i + 1],
+        account=rows.account[i : i + 1],
+        engage_days=rows.engage_days[i : i + 1],
+        as_of_days=rows.as_of_days[i : i + 1],
+    )
 
 
 def fast_scorer(pipeline: Pipeline) -> PipelineScorer:

@@ -5,7 +5,6 @@ stops it; the routes read it from ``app.state.service``."""
 from __future__ import annotations
 
 import os
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from workloads.serving.inputs import Batch
-from workloads.serving.logs import current_request_id
+from workloads.serving.logs import current_request_id, new_request_id
 from workloads.serving.metrics import ServingMetrics
 from workloads.serving.model import LoadedModel, ModelHolder, ModelSource, Refresher
 from workloads.serving.predlog import LogCounters, LoggedBatch, PredictionLog
@@ -96,8 +95,8 @@ class Service:
     ) -> str:
         """Count one scored request and spool it (on disk when this returns);
         returns its request id (the one its log lines carry)."""
-        request_id = current_request_id() or uuid.uuid4().hex
-        self.metrics.rows.labels(endpoint).inc(len(batch.rows))
+        request_id = current_request_id() or new_request_id()
+        self.metrics.count_rows(endpoint, len(batch.rows))
         if self.log is not None:
             logged = LoggedBatch(
                 request_id,

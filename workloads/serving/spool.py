@@ -14,11 +14,14 @@ payload's 4-byte CRC-32 and the payload. Only a record being written when its
 process died can be torn; :func:`read_segment` stops at the first record whose
 length or checksum does not hold, and that record was never acknowledged.
 
-Durability: :meth:`Spool.append` writes a record and returns its ticket;
-:meth:`Spool.wait` (or :meth:`Spool.wait_async`) returns once an ``fsync`` that
-covers the ticket has finished. One syncer thread per process runs ``fsync`` as
-soon as records wait, so under load one ``fsync`` covers every record appended
-while the previous one ran (group commit) and nobody waits more than two.
+Durability: :meth:`Spool.append` queues a record and returns its ticket;
+:meth:`Spool.wait` (or :meth:`Spool.wait_async`) returns once the record is
+written and an ``fsync`` that covers it has finished, and raises
+:class:`SpoolError` when the disk refused either. One syncer thread per process
+writes the queued records with one ``write`` and syncs them as soon as records
+wait, so under load one ``write`` and one ``fsync`` cover every record appended
+while the previous ones ran (group commit), nobody waits more than two, and the
+caller's thread (the event loop) makes no system call per record.
 
 Bound: an append that would take the folder past ``max_bytes`` raises
 :class:`SpoolFull`. The folder's size is measured by :meth:`Spool.measure`
@@ -115,7 +118,9 @@ class Spool:
         self._fd: int | None = None
         self._path: Path | None = None
         self._opened_at = 0.0
-        self._seq = self._size = self._used = 0
+        self._pending: list[bytes] = []  # framed records appended, not yet written
+        # _size: bytes of the open segment, written and pending; _written: written
+        self._seq = self._size = self._written = self._used = 0
         self._appended = self._synced = 0
         self._failed: list[tuple[int, int, OSError]] = []
         self._seal_wanted = self._stopping = False
@@ -153,18 +158,13 @@ class Spool:
         return self._used
 
     def append(self, payload: bytes) -> int:
-        """Write one record; its ticket for :meth:`wait`. Raises :class:`SpoolFull`
-        when the spool is full, :class:`SpoolError` when the disk refuses the write
-        (the segment is then cut back to its last whole record)."""
+        """Queue one record for the syncer; its ticket for :meth:`wait`. Raises
+        :class:`SpoolFull` when the spool is full (nothing is queued then)."""
         record = frame(payload)
         with self._cond:
             if self._used + len(record) > self.max_bytes:
                 raise SpoolFull(f"{self.folder} holds {self._used} of {self.max_bytes} bytes")
-            try:
-                fd = self._fd if self._fd is not None else self._new_segment()
-                self._write(fd, record)
-            except OSError as exc:
-                raise SpoolError(exc.errno, f"spool write to {self._path} failed: {exc}") from exc
+            self._pending.append(record)
             self._appended += 1
             self._size += len(record)
             self._used += len(record)
@@ -178,21 +178,24 @@ class Spool:
         path = self.folder / f"{self.writer}-{self._seq:06d}{OPEN}"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
         _fsync_dir(self.folder)
-        self._fd, self._path, self._size, self._opened_at = fd, path, 0, time.monotonic()
+        with self._cond:
+            self._fd, self._path, self._opened_at = fd, path, time.monotonic()
         return fd
 
-    def _write(self, fd: int, record: bytes) -> None:
-        view, written = memoryview(record), 0
+    def _write(self, fd: int, data: bytes) -> None:
+        """Write ``data`` (whole records) at the segment's end; on failure the segment
+        is cut back to its last whole record (a torn one would hide every later one)."""
+        view, written = memoryview(data), 0
         try:
-            while written < len(record):
+            while written < len(data):
                 written += os.write(fd, view[written:])
         except OSError:
-            try:  # a torn record would hide every record after it
-                os.ftruncate(fd, self._size)
+            try:
+                os.ftruncate(fd, self._written)
             except OSError:
-                self._seal_wanted = True
                 log.exception("spool segment %s could not be cut back", self._path)
             raise
+        self._written += len(data)
 
     def wait(self, ticket: int) -> None:
         """Block until record ``ticket`` is on disk; raises SpoolError if its fsync failed."""
@@ -222,39 +225,62 @@ class Spool:
     def _sync_loop(self) -> None:
         while True:
             with self._cond:
-                while not (self._appended > self._synced or self._seal_wanted or self._stopping):
+                while not (self._pending or self._seal_wanted or self._stopping):
                     self._cond.wait()
-                if self._stopping and self._appended == self._synced and not self._seal_wanted:
+                if self._stopping and not self._pending and not self._seal_wanted:
                     return
-                first, target, fd, path = self._synced + 1, self._appended, self._fd, self._path
-                sealing = self._seal_wanted and fd is not None
-                self._seal_wanted = False
-                if sealing:
-                    self._fd = self._path = None
-            error = self._sync(fd, path if sealing else None)
+                batch, self._pending = self._pending, []
+                first, target = self._synced + 1, self._appended
+                sealing, self._seal_wanted = self._seal_wanted, False
+            error = self._sync(batch, sealing)
             self._synced_through(first, target, error, sealing)
 
-    def _sync(self, fd: int | None, seal: Path | None) -> OSError | None:
+    def _sync(self, batch: list[bytes], sealing: bool) -> OSError | None:
+        """Write ``batch`` to the open segment (begun if none is) and fsync it; then,
+        if ``sealing``, close and rename the segment. The error, if any."""
         try:
-            if fd is not None:
+            fd = self._fd
+            if batch:
+                fd = self._write_batch(fd, b"".join(batch))
                 os.fsync(fd)
                 self.on_sync()
-            if seal is not None:
-                assert fd is not None
-                os.close(fd)
-                seal.rename(seal.with_suffix(READY))
-                _fsync_dir(self.folder)
+            if sealing and fd is not None:
+                self._seal_segment(fd)
         except OSError as exc:
-            log.error("spool fsync or seal in %s failed: %s", self.folder, exc)
+            log.error("spool write, fsync or seal in %s failed: %s", self.folder, exc)
             return exc
         return None
+
+    def _write_batch(self, fd: int | None, data: bytes) -> int:
+        """Write ``data`` to segment ``fd`` (a new one when None); the segment's fd.
+        Bytes that could not be written are no longer counted as spooled."""
+        try:
+            fd = fd if fd is not None else self._new_segment()
+            self._write(fd, data)
+        except OSError:
+            with self._cond:
+                self._size -= len(data)
+                self._used -= len(data)
+            raise
+        return fd
+
+    def _seal_segment(self, fd: int) -> None:
+        path = self._path
+        assert path is not None
+        with self._cond:  # records appended meanwhile belong to the next segment
+            self._fd = self._path = None
+            self._size -= self._written
+            self._written = 0
+        os.close(fd)
+        path.rename(path.with_suffix(READY))
+        _fsync_dir(self.folder)
 
     def _synced_through(self, first: int, target: int, error: OSError | None, sealed: bool) -> None:
         with self._cond:
             if error is not None and first <= target:
                 self._failed = [*self._failed[-99:], (first, target, error)]
-            if error is not None and not sealed:
-                self._seal_wanted = True  # after a failed fsync, start a fresh segment
+            if error is not None and self._fd is not None:
+                self._seal_wanted = True  # after a failure, start a fresh segment
             self._synced = max(self._synced, target)
             self._sealed += int(sealed)
             done = [w for w in self._waiters if w[0] <= target]
@@ -269,7 +295,7 @@ class Spool:
     def seal(self) -> None:
         """Seal the open segment now (if it holds anything); returns once it is renamed."""
         with self._cond:
-            if self._fd is None:
+            if self._fd is None and not self._pending:
                 return
             self._seal_wanted = True
             sealed = self._sealed

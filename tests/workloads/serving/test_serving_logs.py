@@ -94,3 +94,30 @@ def test_one_line_formatter_escapes_line_breaks() -> None:
     record = logging.LogRecord("x", logging.ERROR, __file__, 1, "a\nb\r", None, None)
     record.request_id = "-"
     assert OneLineFormatter("%(message)s").format(record) == "a\\nb\\r"
+
+
+def test_a_scoring_request_that_fails_unexpectedly_gets_500_and_one_logged_traceback(
+    source, eval_inputs, log_stream
+) -> None:
+    app = create_app(ServingSettings(auth_required=False), source)
+    port = free_port_base(start=27110, size=1)
+    server, thread = serve(app, port)
+    try:
+        scorer = app.state.service.holder.current.scorer
+
+        def broken(*_args: object) -> None:
+            raise RuntimeError("scorer broke")
+
+        scorer.predict = broken
+        failed = httpx.post(f"http://127.0.0.1:{port}/predict",
+                            json={"opportunities": records(eval_inputs.head(1))})  # fmt: skip
+        metrics = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+    assert failed.status_code == 500 and failed.text == "Internal Server Error"
+    errors = [line for line in log_stream.getvalue().splitlines() if "scorer broke" in line]
+    assert len(errors) == 1 and "Traceback" in errors[0], errors
+    assert re.fullmatch(r"[0-9a-f]{32}", REQUEST_ID.search(errors[0]).group(1))  # type: ignore[union-attr]
+    assert re.search(r'serving_requests_total\{[^}]*path="/predict"[^}]*status="500"', metrics)

@@ -61,3 +61,30 @@ def test_an_encoder_it_cannot_compile_falls_back_to_the_pipeline(trained, monkey
 def test_a_fast_path_that_disagrees_is_not_used(trained, monkeypatch) -> None:
     monkeypatch.setattr(scoring, "max_difference", lambda *args: 1e-6)
     assert fast_scorer(trained["boosting"].pipeline).kind == "pipeline"
+
+
+def test_one_row_alone_has_the_features_it_has_in_a_batch(trained) -> None:
+    """A request's single row takes a path of its own (plain Python): every probe row
+    (unknown agents, products and accounts, missing engage dates, dates past the
+    history) gets exactly the features it gets in a batch."""
+    features = FastScorer(trained["boosting"].pipeline).features
+    rows = probe_rows(features, count=600, seed=5)
+    categorical, numeric = features.transform(rows)
+    for i in range(600):
+        alone_categorical, alone_numeric = features.transform(scoring.row_of(rows, i))
+        assert [c[0] for c in alone_categorical] == [c[i] for c in categorical], i
+        np.testing.assert_array_equal(alone_numeric[0], numeric[i], err_msg=str(i))
+
+
+def test_the_load_check_scores_single_rows_too(trained, monkeypatch) -> None:
+    """A single-row path that disagrees with the pipeline is caught at load."""
+    pipeline = trained["logistic"].pipeline
+    scorer = FastScorer(pipeline)
+    real = scorer.features.transform
+
+    def wrong_alone(rows):
+        categorical, numeric = real(rows)
+        return categorical, numeric + (0.5 if len(numeric) == 1 else 0.0)
+
+    monkeypatch.setattr(scorer.features, "transform", wrong_alone)
+    assert scoring.max_difference(scorer, pipeline, probe_rows(scorer.features)) > 1e-3

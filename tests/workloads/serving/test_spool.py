@@ -164,7 +164,7 @@ def test_a_failed_write_leaves_no_torn_record(tmp_path, monkeypatch) -> None:
         spool.wait(spool.append(b"before"))
         monkeypatch.setattr(spool_module.os, "write", half_then_enospc)
         with pytest.raises(spool_module.SpoolError, match="No space left"):
-            spool.append(b"refused")
+            spool.wait(spool.append(b"refused"))
         monkeypatch.setattr(spool_module.os, "write", real_write)
         spool.wait(spool.append(b"after"))
     finally:
