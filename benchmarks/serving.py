@@ -7,7 +7,9 @@ pipeline logs it (with its compiled model) and registered with alias
 ``champion`` in a private MLflow store, then served on loopback by:
 
 - ``python -m workloads.serving`` with one worker and with two (``SERVING_WORKERS``;
-  the service writes its durable prediction log to a local folder);
+  the service writes its prediction log to a local folder, spool policy
+  ``everysec``, the default), and with one worker and ``SERVING_SPOOL_FSYNC=always``
+  (every answer waits for an ``fsync``);
 - ``mlflow models serve --env-manager local``;
 - a plain FastAPI server around ``joblib.load`` of the same pipeline
   (``plain_servers.py joblib``);
@@ -261,14 +263,17 @@ def floor(pipeline, inputs: pd.DataFrame) -> dict[str, float]:
 def servers(folder: Path, tracking_uri: str) -> dict[str, tuple[list[str], dict[str, str], str]]:
     """The servers compared, by name: (command, environment, base URL) of the prediction service,
     MLflow's scoring server and the plain FastAPI apps."""
-    base = free_port_base(start=PORT_START, size=5)
+    base = free_port_base(start=PORT_START, size=6)
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri, "OMP_NUM_THREADS": "1", "PATH": path}
 
-    def ours(port: int, workers: int) -> tuple[list[str], dict[str, str], str]:
+    def ours(
+        port: int, workers: int, fsync: str = "everysec"
+    ) -> tuple[list[str], dict[str, str], str]:
         logged = {"SERVING_MODEL_NAME": MODEL, "SERVING_MODEL_ALIAS": "champion",
                   "SERVING_PREDICTIONS_URL": (folder / "predictions").as_uri(),
-                  "SERVING_SPOOL_DIR": str(folder / f"spool-{workers}"),
+                  "SERVING_SPOOL_DIR": str(folder / f"spool-{workers}-{fsync}"),
+                  "SERVING_SPOOL_FSYNC": fsync,
                   "SERVING_WORKERS": str(workers), "SERVING_API_KEY": API_KEY}  # fmt: skip
         command = [sys.executable, "-m", "workloads.serving", "--host", "127.0.0.1",
                    "--port", str(port), "--log-level", "warning"]  # fmt: skip
@@ -281,6 +286,7 @@ def servers(folder: Path, tracking_uri: str) -> dict[str, tuple[list[str], dict[
     return {
         "serving": ours(base, 1),
         "serving_2_workers": ours(base + 1, 2),
+        "serving_fsync_always": ours(base + 5, 1, "always"),
         "mlflow": (mlflow_cmd, env, f"http://127.0.0.1:{base + 2}"),
         "fastapi_joblib": ([sys.executable, plain, "joblib", str(folder / "pipeline.joblib"),
                             "--port", str(base + 3)], env, f"http://127.0.0.1:{base + 3}"),
@@ -397,6 +403,12 @@ def ratios(results: dict[str, dict], floors: dict) -> dict[str, float]:
                 results, ours, anchor, key, "requests_per_cpu_second"
             )
         out[f"two_workers_over_one_{rows}"] = paired(results, "serving_2_workers", ours, key)
+        out[f"fsync_always_over_everysec_{rows}"] = paired(
+            results, "serving_fsync_always", ours, key
+        )
+        out[f"fsync_always_x_fastapi_bare_classifier_{rows}"] = paired(
+            results, "serving_fsync_always", "fastapi_bare_classifier", key
+        )
     return out
 
 
@@ -432,6 +444,7 @@ def run_family(family: str, args: argparse.Namespace) -> dict[str, object]:
         "serving": results["serving"],
         "mlflow_models_serve": results["mlflow"],
         "serving_2_workers": results["serving_2_workers"],
+        "serving_fsync_always": results["serving_fsync_always"],
         "fastapi_joblib": results["fastapi_joblib"],
         "fastapi_bare_classifier": results["fastapi_bare_classifier"],
         "ratios": ratios({**results}, floors),

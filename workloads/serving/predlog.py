@@ -6,8 +6,9 @@ the request), with the columns of :data:`SCHEMA`: one per input field plus
 ``request_id``, ``predicted_at``, ``model_name``, ``model_version``,
 ``endpoint`` and ``win_probability``.
 
-Each answered batch is appended to the spool (:mod:`workloads.serving.spool`)
-and synced to disk before the response goes out. A background thread seals the
+Each answered batch is written to the spool (:mod:`workloads.serving.spool`)
+before the response goes out (and synced to disk within a second, or before
+the response with the spool's ``always`` policy). A background thread seals the
 open segment every ``flush_s`` seconds and uploads sealed segments; an object's
 name is its segment's name, so an upload retried after a failure (or after a
 crash between upload and delete) replaces the same objects with the same rows
@@ -182,7 +183,8 @@ class PredictionLog:
 
     ``spool_dir``: the spool's folder (the environment's state folder locally,
     the allocation's data folder in a cluster); ``max_bytes`` bounds it;
-    ``flush_s``: the longest a row waits in the spool while storage is up.
+    ``flush_s``: the longest a row waits in the spool while storage is up;
+    ``fsync``: the spool's policy (``workloads.serving.spool``).
     """
 
     def __init__(
@@ -194,11 +196,16 @@ class PredictionLog:
         flush_s: float = 10.0,
         segment_bytes: int = 8 << 20,
         counters: LogCounters | None = None,
+        fsync: str = "everysec",
     ) -> None:
         self.url, self.flush_s = url, flush_s
         self.counters = counters or LogCounters()
         self.spool = Spool(
-            spool_dir, max_bytes, segment_bytes, on_sync=lambda: self.counters.on_sync()
+            spool_dir,
+            max_bytes,
+            segment_bytes,
+            on_sync=lambda: self.counters.on_sync(),
+            fsync=fsync,
         )
         self._lost = _LostReport()
         self._stop = threading.Event()

@@ -56,6 +56,7 @@ class Service:
             Path(settings.spool_dir),
             max_bytes=settings.spool_max_bytes,
             flush_s=settings.log_flush_s,
+            fsync=settings.spool_fsync,
         )
 
     def _model_changed(self, model: LoadedModel) -> None:

@@ -21,8 +21,12 @@ folder, removed at exit).
 
 The prediction log: ``SERVING_PREDICTIONS_URL`` (``s3://bucket`` or
 ``file:///path``; unset: no log) and ``SERVING_SPOOL_DIR``, the local folder
-where answered predictions wait, synced to disk, until they are uploaded
-(required with a log); ``SERVING_SPOOL_MAX_BYTES`` (256 MiB) bounds it;
+where answered predictions wait until they are uploaded (required with a log);
+``SERVING_SPOOL_FSYNC``: ``everysec`` (default: a row is written before its
+answer, which a crash of the service cannot undo, and synced to disk within a
+second) or ``always`` (synced before its answer: a machine crash loses nothing
+either, at a cost in throughput; see ``workloads.serving.spool``);
+``SERVING_SPOOL_MAX_BYTES`` (256 MiB) bounds it;
 ``SERVING_LOG_FLUSH_S`` (10): the longest a row waits there while storage is up.
 
 ``SERVING_STOP_TIMEOUT_S`` (30): how long the process manager waits after
@@ -35,6 +39,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
@@ -64,6 +69,7 @@ class ServingSettings(WorkloadSettings):
     max_body_bytes: int | None = Field(None, gt=0)
     refresh_s: float = Field(30.0, gt=0)
     spool_max_bytes: int = Field(256 << 20, gt=0)
+    spool_fsync: Literal["everysec", "always"] = "everysec"
     log_flush_s: float = Field(10.0, gt=0)
     stop_timeout_s: float = Field(30.0, gt=0)
     workers: int | None = Field(None, gt=0)

@@ -16,12 +16,24 @@ length or checksum does not hold, and that record was never acknowledged.
 
 Durability: :meth:`Spool.append` queues a record and returns its ticket;
 :meth:`Spool.wait` (or :meth:`Spool.wait_async`) returns once the record is
-written and an ``fsync`` that covers it has finished, and raises
-:class:`SpoolError` when the disk refused either. One syncer thread per process
-writes the queued records with one ``write`` and syncs them as soon as records
-wait, so under load one ``write`` and one ``fsync`` cover every record appended
-while the previous ones ran (group commit), nobody waits more than two, and the
-caller's thread (the event loop) makes no system call per record.
+written to its segment, and raises :class:`SpoolError` when the disk refused it.
+One syncer thread per process writes the queued records with one ``write`` as
+soon as records wait, so the caller's thread (the event loop) makes no system
+call per record, and under load one ``write`` covers every record appended while
+the previous one ran. When ``fsync`` is called is the spool's :data:`FSYNC` policy:
+
+- ``everysec`` (the default): a record is acknowledged once written; the syncer
+  calls ``fsync`` at most ``fsync_interval_s`` (1 s) after a write, and at every
+  seal. A written record is in the kernel's page cache, which outlives the
+  process: ``kill -9``, an OOM kill or a crash of the service loses no
+  acknowledged record. A crash of the machine itself (power, kernel) can lose
+  what was acknowledged in the last second. (Redis's ``appendfsync everysec``;
+  PostgreSQL's ``synchronous_commit = off`` makes the same trade.)
+- ``always``: a record is acknowledged only after an ``fsync`` that covers it
+  (group commit: one ``fsync`` covers every record written while the previous
+  one ran); nothing acknowledged is lost even to a machine crash. Each request
+  then waits for the disk (about 0.3 ms here), and a worker answers fewer
+  requests at a time; ``benchmarks/RESULTS.md`` measures both.
 
 Bound: an append that would take the folder past ``max_bytes`` raises
 :class:`SpoolFull`. The folder's size is measured by :meth:`Spool.measure`
@@ -49,6 +61,10 @@ from filelock import FileLock, Timeout
 log = logging.getLogger(__name__)
 HEADER = struct.Struct("<II")
 OPEN, READY, LOCK = ".open", ".ready", ".lock"
+
+
+FSYNC = ("everysec", "always")
+"""The spool's ``fsync`` policies (see the module docstring)."""
 
 
 class SpoolFull(Exception):
@@ -108,9 +124,15 @@ class Spool:
         max_bytes: int,
         segment_bytes: int = 8 << 20,
         on_sync: Callable[[], None] = lambda: None,
+        fsync: str = "everysec",
+        fsync_interval_s: float = 1.0,
     ) -> None:
+        if fsync not in FSYNC:
+            raise ValueError(f"fsync policy {fsync!r} is not one of {', '.join(FSYNC)}")
         self.folder, self.max_bytes, self.segment_bytes = Path(folder), max_bytes, segment_bytes
         self.on_sync = on_sync
+        self.fsync, self.fsync_interval_s = fsync, fsync_interval_s
+        self._unsynced_since: float | None = None  # first write not yet covered by fsync
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         self.writer = f"{stamp}-{os.getpid()}-{secrets.token_hex(4)}"
         self._lock = FileLock(self.folder / f"{self.writer}{LOCK}", thread_local=False)
@@ -225,29 +247,49 @@ class Spool:
     def _sync_loop(self) -> None:
         while True:
             with self._cond:
-                while not (self._pending or self._seal_wanted or self._stopping):
-                    self._cond.wait()
-                if self._stopping and not self._pending and not self._seal_wanted:
+                while not (self._pending or self._seal_wanted or self._stopping
+                           or self._fsync_due()):  # fmt: skip
+                    self._cond.wait(self._until_fsync())
+                if (self._stopping and not self._pending and not self._seal_wanted
+                        and self._unsynced_since is None):  # fmt: skip
                     return
                 batch, self._pending = self._pending, []
                 first, target = self._synced + 1, self._appended
                 sealing, self._seal_wanted = self._seal_wanted, False
-            error = self._sync(batch, sealing)
+                flush = self.fsync == "always" or sealing or self._stopping or self._fsync_due()
+            error = self._sync(batch, sealing, flush)
             self._synced_through(first, target, error, sealing)
 
-    def _sync(self, batch: list[bytes], sealing: bool) -> OSError | None:
-        """Write ``batch`` to the open segment (begun if none is) and fsync it; then,
-        if ``sealing``, close and rename the segment. The error, if any."""
+    def _fsync_due(self) -> bool:
+        since = self._unsynced_since
+        return since is not None and time.monotonic() - since >= self.fsync_interval_s
+
+    def _until_fsync(self) -> float | None:
+        """Seconds the syncer may sleep before an ``fsync`` is due (None: none is)."""
+        if self._unsynced_since is None:
+            return None
+        return max(0.0, self._unsynced_since + self.fsync_interval_s - time.monotonic())
+
+    def _sync(self, batch: list[bytes], sealing: bool, flush: bool) -> OSError | None:
+        """Write ``batch`` to the open segment (begun if none is); ``fsync`` it when
+        ``flush``; then, if ``sealing``, close and rename the segment. The error, if any."""
         try:
             fd = self._fd
             if batch:
                 fd = self._write_batch(fd, b"".join(batch))
+                if self._unsynced_since is None:
+                    self._unsynced_since = time.monotonic()
+            if flush and fd is not None and self._unsynced_since is not None:
                 os.fsync(fd)
+                self._unsynced_since = None
                 self.on_sync()
             if sealing and fd is not None:
                 self._seal_segment(fd)
         except OSError as exc:
             log.error("spool write, fsync or seal in %s failed: %s", self.folder, exc)
+            # an fsync that failed is not retried: Linux may have dropped the pages
+            # it could not write and report the next fsync as a success
+            self._unsynced_since = None
             return exc
         return None
 

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -185,3 +186,54 @@ def test_the_bound_counts_bytes_of_every_writer(tmp_path) -> None:
         spool.wait(spool.append(b"y" * 50))
     finally:
         spool.close()
+
+
+def _counting_fsync(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    calls: list[int] = []
+    real = os.fsync
+
+    def fsync(fd: int) -> None:
+        calls.append(fd)
+        real(fd)
+
+    monkeypatch.setattr(spool_module.os, "fsync", fsync)
+    return calls
+
+
+def test_everysec_acknowledges_once_written_and_syncs_within_the_interval(
+    tmp_path, monkeypatch
+) -> None:
+    synced = _counting_fsync(monkeypatch)
+    spool = Spool(tmp_path, 1 << 20, fsync="everysec", fsync_interval_s=0.3)
+    spool.open()
+    try:
+        spool.wait(spool.append(b"one"))
+        [segment] = tmp_path.glob("*.open")
+        assert read_segment(segment)[0] == [b"one"]  # in the page cache: outlives the process
+        assert len(synced) <= 1  # at most the new segment's folder, never the record yet
+        before = len(synced)
+        deadline = time.monotonic() + 10
+        while len(synced) == before and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(synced) > before, "no fsync within the interval"
+    finally:
+        spool.close()
+    assert all_records(tmp_path) == [b"one"]
+
+
+def test_always_acknowledges_only_after_an_fsync(tmp_path, monkeypatch) -> None:
+    synced = _counting_fsync(monkeypatch)
+    spool = Spool(tmp_path, 1 << 20, fsync="always", fsync_interval_s=3600)
+    spool.open()
+    try:
+        spool.wait(spool.append(b"one"))
+        fd_syncs = len(synced)
+        spool.wait(spool.append(b"two"))
+        assert len(synced) == fd_syncs + 1  # the second record's own fsync, before its answer
+    finally:
+        spool.close()
+
+
+def test_an_unknown_fsync_policy_is_refused(tmp_path) -> None:
+    with pytest.raises(ValueError, match="'sometimes' is not one of everysec, always"):
+        Spool(tmp_path, 1 << 20, fsync="sometimes")
