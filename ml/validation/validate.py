@@ -197,12 +197,17 @@ def _reading_notes(
 
 
 def _worst_checks(report: dict[str, Any]) -> str:
+    """Why the score is low, in one clause: structural problems, an empty
+    ``sales_pipeline`` table, or the checks that failed the most rows."""
     if report["structural"]:
         return "structural problems: " + "; ".join(report["structural"])
+    if not report["rows"].get(s.PIPELINE, 0):
+        return f"{s.PIPELINE} has no rows (a header line alone, or nothing)"
     found = [
         (v["failed_rows"], f"{t}: {label}")
         for t, checks in report["checks"].items()
         for label, v in checks.items()
+        if v["failed_rows"]
     ]
     top = sorted(found, reverse=True)[:3]
     return "most failing checks: " + ", ".join(f"{name} ({n} rows)" for n, name in top)

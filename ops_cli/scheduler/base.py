@@ -51,7 +51,7 @@ class WorkloadEvent:
     """Progress of one workload during ``up`` or ``restart``."""
 
     name: str
-    phase: str  # waiting | starting | healthy | unchanged | failed
+    phase: str  # waiting | starting | healthy | unchanged | failed | replaced
     elapsed_s: float = 0.0
     detail: str = ""
 

@@ -85,6 +85,13 @@ def test_missing_file_is_structural(csv_files) -> None:
     assert "products.csv: file missing" in result.report["structural"]
 
 
+def test_a_header_only_pipeline_file_says_it_has_no_rows(csv_files) -> None:
+    result = validate_files(_with_pipeline(csv_files, _pipeline(csv_files).head(0)))
+    assert result.report["score"] == 0.0
+    with pytest.raises(QualityGateError, match="sales_pipeline has no rows"):
+        result.gate()
+
+
 def test_many_bad_rows_fall_below_the_threshold(csv_files) -> None:
     frame = _pipeline(csv_files)
     frame.loc[: len(frame) // 10, "product"] = "Unknown"

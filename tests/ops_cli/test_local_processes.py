@@ -168,3 +168,25 @@ def test_nothing_a_workload_started_outlives_it(local) -> None:
     scheduler.down()
     assert gone(children()[2]), "the child of a service survived down"
     assert owned_processes(of_workloads(str(paths.data))) == []
+
+
+def test_after_supervisord_is_killed_status_names_the_orphans_and_up_replaces_them(local) -> None:
+    add, _, paths = local
+    scheduler = add("orphaned", "listen")
+    scheduler.up(lambda _event: None)
+    orphan = scheduler.client.info("orphaned").pid
+    os.kill(int(scheduler.client.pid_file.read_text()), signal.SIGKILL)
+    deadline = time.monotonic() + 15
+    while scheduler.client.is_running() and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+    [status] = scheduler.status()
+    assert status.health is Health.UNHEALTHY and status.pid == orphan
+    assert f"pid {orphan}" in status.detail and "opsctl down --env local" in status.detail
+
+    events = []
+    scheduler.up(events.append)  # the orphan holds the port: replaced, not refused
+    assert any(e.phase == "replaced" and f"pid {orphan}" in e.detail for e in events)
+    assert not psutil.pid_exists(orphan) or psutil.Process(orphan).status() == "zombie"
+    [status] = scheduler.status()
+    assert status.health is Health.HEALTHY and status.pid != orphan

@@ -18,6 +18,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from pydantic.json_schema import models_json_schema
 
+from workloads.serving.features import FastFeatures
 from workloads.serving.inputs import InputError
 from workloads.serving.lane import ScoringLane, ServingApp
 from workloads.serving.logs import RequestIdMiddleware
@@ -78,7 +79,29 @@ async def _input_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
-    """FastAPI's document plus the request bodies the routes read themselves."""
+    """FastAPI's document plus the request bodies the routes read themselves, its
+    examples taken from the model being served (see :func:`with_model_examples`)."""
+    model = app.state.service.holder.current
+    return with_model_examples(_base_openapi(app), model.scorer.features if model else None)
+
+
+def with_model_examples(schema: dict[str, Any], features: FastFeatures | None) -> dict[str, Any]:
+    """``schema`` with the ``Opportunity`` examples of ``sales_agent``, ``product`` and
+    ``account`` replaced by values ``features`` (the served model's) know, so that the
+    example in ``/docs`` is scored instead of refused as an unknown agent; unchanged
+    without a model or for a value it knows none of."""
+    if features is None:
+        return schema
+    known = {"sales_agent": features.known_agents, "product": features.known_products,
+             "account": frozenset(a for a in features.accounts if isinstance(a, str))}  # fmt: skip
+    fields = schema["components"]["schemas"]["Opportunity"]["properties"]
+    for name, values in known.items():
+        if values and not set(fields[name].get("examples", [])) <= values:
+            fields[name]["examples"] = [min(values)]
+    return schema
+
+
+def _base_openapi(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema:
         return app.openapi_schema
     schema = get_openapi(

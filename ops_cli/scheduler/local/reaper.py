@@ -86,6 +86,11 @@ def of_workloads(data_dir: str, names: list[str] | None = None) -> Callable[[str
     return matches
 
 
+def workload_of(tag: str) -> str:
+    """The workload name in owner tag ``tag`` (``<data folder>/<name>#<pid>``)."""
+    return os.path.basename(tag.rpartition("#")[0])
+
+
 def of_ended_instances(owner: str) -> Callable[[str], bool]:
     """Matches processes of workload ``owner`` whose instance (the process the
     launcher became) has ended: left behind, never part of a running instance."""

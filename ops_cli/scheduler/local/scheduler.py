@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+import psutil
 from typing_extensions import override
 
 from ops_cli.config.models import EnvironmentConfig
@@ -23,9 +25,9 @@ from ops_cli.scheduler.base import (
     WorkloadStatus,
 )
 from ops_cli.scheduler.local.exits import fatal_reason
-from ops_cli.scheduler.local.launch import write_env_file
+from ops_cli.scheduler.local.launch import OWNER_VARIABLE, write_env_file
 from ops_cli.scheduler.local.logfiles import follow_lines, tail_lines
-from ops_cli.scheduler.local.reaper import of_workloads, reap_owned
+from ops_cli.scheduler.local.reaper import of_workloads, owned_processes, reap_owned, workload_of
 from ops_cli.scheduler.local.supervisor_client import (
     RUNNING_STATES,
     ProcessInfo,
@@ -67,6 +69,7 @@ class LocalScheduler(Scheduler):
         if self.client.is_running():
             to_start = self._reconcile_running()
         else:
+            self._stop_orphans(progress)
             self._check_ports(self.workloads.values())
             self.client.start_daemon(self._daemon_env())
             to_start = set(self.workloads)
@@ -80,8 +83,41 @@ class LocalScheduler(Scheduler):
 
     @override
     def status(self) -> list[WorkloadStatus]:
-        infos = self.client.all_info() if self.client.is_running() else {}
-        return [self._status_of(w, infos.get(w.name)) for w in self.workloads.values()]
+        if self.client.is_running():
+            infos = self.client.all_info()
+            return [self._status_of(w, infos.get(w.name)) for w in self.workloads.values()]
+        orphans = self._orphans()
+        return [
+            self._orphaned(w, orphans[w.name]) if w.name in orphans else self._status_of(w, None)
+            for w in self.workloads.values()
+        ]
+
+    def _orphans(self) -> dict[str, list[int]]:
+        """Pids by workload of this environment's processes; with supervisord not
+        running, each was left behind by one that was killed (``kill -9``)."""
+        found: dict[str, list[int]] = {}
+        for proc in owned_processes(of_workloads(str(self.paths.data))):
+            with contextlib.suppress(psutil.Error):
+                name = workload_of(proc.environ().get(OWNER_VARIABLE, ""))
+                if name in self.workloads:
+                    found.setdefault(name, []).append(proc.pid)
+        return found
+
+    def _orphaned(self, workload: LocalWorkload, pids: list[int]) -> WorkloadStatus:
+        pid_list = ", ".join(map(str, sorted(pids)))
+        detail = (f"supervisord is not running but processes it started are (pid {pid_list}): "
+                  f"run opsctl down --env {self.config.name}, or up to replace them")  # fmt: skip
+        return WorkloadStatus(name=workload.name, health=Health.UNHEALTHY, detail=detail,
+                              endpoints=workload.endpoints, pid=min(pids))  # fmt: skip
+
+    def _stop_orphans(self, progress: ProgressCallback) -> None:
+        """Stop what a killed supervisord left running, before ``up`` starts afresh
+        (they hold the environment's ports, and nothing manages them)."""
+        for name, pids in sorted(self._orphans().items()):
+            reap_owned(of_workloads(str(self.paths.data), [name]))
+            progress(WorkloadEvent(name, "replaced", detail=(
+                f"stopped pid {', '.join(map(str, sorted(pids)))}, left running by a "
+                "supervisord that was killed")))  # fmt: skip
 
     @override
     def restart(self, name: str, progress: ProgressCallback) -> None:

@@ -249,3 +249,14 @@ def test_the_stages_are_the_dataset_stages() -> None:
     from workloads.serving.schemas import Stage
 
     assert set(get_args(Stage)) == set(schema.STAGES)
+
+
+def test_the_documented_example_is_scored_by_the_served_model(client) -> None:
+    """The example ``/docs`` offers names an agent, product and account the served model
+    knows (the model trained on generated data knows none of the original files' names),
+    so trying it out gets a prediction, not 422."""
+    document = client.get("/openapi.json").json()
+    fields = document["components"]["schemas"]["Opportunity"]["properties"]
+    example = {name: field["examples"][0] for name, field in fields.items()}
+    response = client.post("/predict", json={"opportunities": [example]})
+    assert response.status_code == 200, response.text
