@@ -78,6 +78,10 @@ def metrics_table(training: dict[str, Any]) -> Table:
     return table
 
 
+SWITCH_NOTE = (
+    "the prediction service loads a new champion at its next check of the alias "
+    "(every 30 s; SERVING_REFRESH_S): until then it answers with the previous one"
+)
 REUSE_NOTE = "--force trains, registers and gates a new version"
 
 
@@ -106,6 +110,8 @@ def report_lines(report: dict[str, Any]) -> tuple[list[str], Table | None, list[
         )
         if serving.get("kind") == "baseline":
             after.append(f"          {BASELINE_NOTE}")
+        if training and training.get("promoted"):
+            after.append(f"          {SWITCH_NOTE}")
     else:
         after.append("Serving   nothing: the registry has no champion yet")
     return before, table, after

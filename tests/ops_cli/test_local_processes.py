@@ -171,7 +171,7 @@ def test_nothing_a_workload_started_outlives_it(local) -> None:
 
 
 def test_after_supervisord_is_killed_status_names_the_orphans_and_up_replaces_them(local) -> None:
-    add, _, paths = local
+    add, _, _ = local
     scheduler = add("orphaned", "listen")
     scheduler.up(lambda _event: None)
     orphan = scheduler.client.info("orphaned").pid

@@ -121,3 +121,12 @@ def test_a_run_that_reused_a_version_says_so_with_what_it_was_trained_on(tmp_pat
     assert len(_screen(report, width=100).splitlines()) <= 24  # one screen
     # the run that trained v1 still reports its own decision
     assert not run_report(uri, "crm-win-probability", "champion", "run-1")["training"]["reused"]
+
+
+def test_a_promotion_says_when_the_service_switches_to_the_new_champion(tmp_path: Path) -> None:
+    report = run_report(_registry(tmp_path), "crm-win-probability", "champion", "run-1")
+    assert "next check of the alias" not in _screen(report, width=200)  # not promoted
+    report["training"]["promoted"] = True
+    screen = _screen(report, width=200)
+    assert "loads a new champion at its next check of the alias (every 30 s" in screen
+    assert len(_screen(report, width=100).splitlines()) <= 24  # still one screen
