@@ -37,6 +37,7 @@ folder; :func:`load` reads one. Batch scoring through a compiled model is
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from importlib.metadata import version
@@ -89,6 +90,12 @@ class Calibrator:
             return expit(-(self.a * scores + self.b))
         return np.interp(np.clip(scores, self.x[0], self.x[-1]), self.x, self.y)
 
+    def one(self, score: float) -> float:
+        """:meth:`__call__` of a single score, without numpy's per-call overhead."""
+        if self.method == "sigmoid":
+            return float(expit(-(self.a * score + self.b)))
+        return float(np.interp(min(max(score, self.x[0]), self.x[-1]), self.x, self.y))
+
 
 @dataclass
 class CompiledModel:
@@ -121,6 +128,8 @@ class CompiledModel:
         """``rows`` with unseen or negative categories as NaN (what scikit-learn does)."""
         if self.categorical is None or self.known is None or not len(self.categorical):
             return rows
+        if len(rows) == 1:
+            return self._unknown_as_missing_one(rows)
         values = rows[:, self.categorical]
         width = self.known.shape[1]
         codes = np.nan_to_num(values, nan=-1.0).astype(np.int64)
@@ -130,6 +139,20 @@ class CompiledModel:
         rows = rows.copy()
         rows[:, self.categorical] = np.where(seen, values, np.nan)
         return rows
+
+    def _unknown_as_missing_one(self, rows: np.ndarray) -> np.ndarray:
+        """:meth:`_unknown_as_missing` of one row, in plain Python: a dozen numpy
+        calls on one row cost more than the trees themselves."""
+        assert self.categorical is not None
+        assert self.known is not None
+        row = rows[0].tolist()
+        width = self.known.shape[1]
+        for j, column in enumerate(self.categorical.tolist()):
+            value = row[column]
+            code = int(value) if value == value and 0 <= value < width else -1
+            if code < 0 or code != value or not self.known[j, code]:
+                row[column] = math.nan
+        return np.array([row])
 
     @property
     def input(self) -> str:
@@ -185,10 +208,21 @@ class CompiledModel:
         scores = self.decision(np.ascontiguousarray(rows, dtype=np.float64))
         if not self.calibrators:
             return expit(scores)
+        if len(scores) == 1:
+            return np.array([self._calibrated_one(float(scores[0]))])
         total = np.zeros(len(scores))
         for calibrator in self.calibrators:
             p = calibrator(scores)
             total += np.where((p > 1.0) & (p <= 1.0 + 1e-5), 1.0, p)
+        return total / len(self.calibrators)
+
+
+    def _calibrated_one(self, score: float) -> float:
+        """The calibrators' average for one score, as :meth:`predict` computes it."""
+        total = 0.0
+        for calibrator in self.calibrators:
+            p = calibrator.one(score)
+            total += 1.0 if 1.0 < p <= 1.0 + 1e-5 else p
         return total / len(self.calibrators)
 
 

@@ -138,3 +138,19 @@ def test_a_batch_of_many_rows_scores_as_the_pipeline_on_every_core(pipelines, ev
     single = batch.score_frame(pipeline, compiled.compile_model(pipeline), eval_inputs.head(50))
     np.testing.assert_allclose(scores[:50], single, rtol=0, atol=1e-12)
     np.testing.assert_allclose(scores, pipeline.predict_proba(rows)[:, 1], rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "calibrator",
+    [
+        compiled.Calibrator("sigmoid", a=-1.7, b=0.3),
+        compiled.Calibrator("isotonic", x=np.array([-2.0, 0.0, 0.5, 3.0]),
+                            y=np.array([0.05, 0.2, 0.2, 0.9])),  # fmt: skip
+    ],
+)
+def test_one_score_is_calibrated_as_a_batch_is(calibrator) -> None:
+    """A request's single score takes a path of its own; it ends where a batch does,
+    outside the fitted range and on its edges included."""
+    scores = np.array([-9.0, -2.0, -1.0, 0.0, 0.25, 0.5, 2.9, 3.0, 7.5])
+    alone = [calibrator.one(float(s)) for s in scores]
+    np.testing.assert_allclose(alone, calibrator(scores), rtol=0, atol=1e-15)

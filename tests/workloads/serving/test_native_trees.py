@@ -73,11 +73,16 @@ def test_the_library_reads_nan_and_unseen_categories_as_scikit_learn_does(small,
     encoded = scorer._encoder.transform(*scorer.features.transform(rows))
     rng = np.random.default_rng(0)
     encoded[rng.random(encoded.shape) < 0.15] = np.nan
-    encoded[:50, 0], encoded[50:100, 1] = -1.0, 250.0
+    encoded[:50, 0], encoded[50:100, 1], encoded[100:110, 0] = -1.0, 250.0, 1.5
     expected = classifier.decision_function(encoded)
     model = scorer.model
     assert model.native is not None
     np.testing.assert_allclose(model.decision(encoded), expected, rtol=0, atol=1e-9)
+    alone = [model.decision(encoded[i : i + 1])[0] for i in range(150)]  # a request's path
+    np.testing.assert_allclose(alone, expected[:150], rtol=0, atol=1e-9)
+    probabilities = model.predict(encoded)
+    alone = [model.predict(encoded[i : i + 1])[0] for i in range(150)]
+    np.testing.assert_allclose(alone, probabilities[:150], rtol=0, atol=1e-12)
     margins = model.native.margins(model._unknown_as_missing(encoded), threads=2)
     np.testing.assert_allclose(margins, expected, rtol=0, atol=1e-9)
 
