@@ -144,8 +144,9 @@ def test_a_batch_of_many_rows_scores_as_the_pipeline_on_every_core(pipelines, ev
     "calibrator",
     [
         compiled.Calibrator("sigmoid", a=-1.7, b=0.3),
-        compiled.Calibrator("isotonic", x=np.array([-2.0, 0.0, 0.5, 3.0]),
-                            y=np.array([0.05, 0.2, 0.2, 0.9])),  # fmt: skip
+        compiled.Calibrator(
+            "isotonic", x=np.array([-2.0, 0.0, 0.5, 3.0]), y=np.array([0.05, 0.2, 0.2, 0.9])
+        ),
     ],
 )
 def test_one_score_is_calibrated_as_a_batch_is(calibrator) -> None:
