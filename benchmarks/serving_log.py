@@ -1,9 +1,10 @@
 """Benchmark: what the durable prediction log costs the prediction service.
 
 The same registered model (trained on generator data, as ``serving.py`` does)
-is served twice at once on loopback: with its prediction log (every answered
-batch fsync'd to the spool on this machine's disk before the response, spool
-segments uploaded as parquet to a local folder) and without it
+is served twice at once on loopback: with its prediction log (the spool on this
+machine's disk, policy ``--fsync``: ``always``, every answered batch fsync'd
+before the response, by default; ``everysec``, the service's default, written
+before it; spool segments uploaded as parquet to a local folder) and without it
 (``SERVING_PREDICTIONS_URL`` unset). wrk posts the same ``/predict`` body, one
 and 100 rows, over one connection (latency), ``--connections`` (load) and
 ``--heavy-connections`` (heavy); the two servers' runs are interleaved
@@ -27,6 +28,7 @@ import json
 import re
 import shutil
 import statistics
+import sys
 import tempfile
 from pathlib import Path
 
@@ -46,6 +48,8 @@ from serving import (
 )
 
 RESULTS = REPO / "benchmarks" / "results" / "serving_log.json"
+sys.path.insert(0, str(REPO))
+from workloads.serving.scorer import build_scorer  # noqa: E402
 
 
 def log_cost(family: str, args: argparse.Namespace) -> dict[str, object]:
@@ -53,11 +57,12 @@ def log_cost(family: str, args: argparse.Namespace) -> dict[str, object]:
     interleaved ``--repeats`` times (the order flipped each time), medians."""
     with tempfile.TemporaryDirectory(prefix="bench-serving-log-") as tmp:
         folder = Path(tmp)
-        tracking_uri, _pipeline, inputs = register_model(folder, args.trials, family)
-        files = bodies(inputs, folder)
+        tracking_uri, pipeline, inputs = register_model(folder, args.trials, family)
+        files = bodies(inputs, folder, build_scorer(pipeline))
         script = folder / "post.lua"
         script.write_text(WRK_SCRIPT)
         command, env, url = servers(folder, tracking_uri)["serving"]
+        env = {**env, "SERVING_SPOOL_FSYNC": args.fsync}
         port = int(url.rsplit(":", 1)[1])
         bare_url = f"http://127.0.0.1:{free_port_base(start=port + 2, size=1)}"
         bare_env = {
@@ -139,6 +144,12 @@ def main() -> None:
     parser.add_argument("--heavy-connections", type=int, default=64)
     parser.add_argument("--trials", type=int, default=5)
     parser.add_argument("--families", nargs="+", default=["logistic", "boosting"])
+    parser.add_argument(
+        "--fsync",
+        choices=("everysec", "always"),
+        default="always",
+        help="the spool's policy (SERVING_SPOOL_FSYNC) of the logging server",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (apt-get install -y wrk)")

@@ -246,6 +246,9 @@ class PredictionLog:
         except SpoolFull as exc:
             self._count_lost(len(batch.rows), "spool_full", exc)
             return None
+        except SpoolError as exc:
+            self._count_lost(len(batch.rows), "disk", exc)
+            return None
         if self._lost.full:
             self._room_again()
         return ticket

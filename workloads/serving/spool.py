@@ -14,26 +14,26 @@ payload's 4-byte CRC-32 and the payload. Only a record being written when its
 process died can be torn; :func:`read_segment` stops at the first record whose
 length or checksum does not hold, and that record was never acknowledged.
 
-Durability: :meth:`Spool.append` queues a record and returns its ticket;
+Durability: :meth:`Spool.append` adds a record and returns its ticket;
 :meth:`Spool.wait` (or :meth:`Spool.wait_async`) returns once the record is
-written to its segment, and raises :class:`SpoolError` when the disk refused it.
-One syncer thread per process writes the queued records with one ``write`` as
-soon as records wait, so the caller's thread (the event loop) makes no system
-call per record, and under load one ``write`` covers every record appended while
-the previous one ran. When ``fsync`` is called is the spool's :data:`FSYNC` policy:
+acknowledged, and raises :class:`SpoolError` when the disk refused it. When that
+is, and when ``fsync`` is called, is the spool's :data:`FSYNC` policy; one syncer
+thread per process does the ``fsync`` calls and seals full segments:
 
-- ``everysec`` (the default): a record is acknowledged once written; the syncer
-  calls ``fsync`` at most ``fsync_interval_s`` (1 s) after a write, and at every
-  seal. A written record is in the kernel's page cache, which outlives the
-  process: ``kill -9``, an OOM kill or a crash of the service loses no
-  acknowledged record. A crash of the machine itself (power, kernel) can lose
-  what was acknowledged in the last second. (Redis's ``appendfsync everysec``;
-  PostgreSQL's ``synchronous_commit = off`` makes the same trade.)
-- ``always``: a record is acknowledged only after an ``fsync`` that covers it
-  (group commit: one ``fsync`` covers every record written while the previous
-  one ran); nothing acknowledged is lost even to a machine crash. Each request
-  then waits for the disk (about 0.3 ms here), and a worker answers fewer
-  requests at a time; ``benchmarks/RESULTS.md`` measures both.
+- ``everysec`` (the default): the caller writes the record to its segment and
+  it is acknowledged at once, with no hand-off between threads; the syncer
+  calls ``fsync`` at most ``fsync_interval_s`` (1 s) after a write, and before it
+  seals a segment. A written record is in the kernel's page cache, which
+  outlives the process: ``kill -9``, an OOM kill or a crash of the service loses
+  no acknowledged record. A crash of the machine itself (power, kernel) can lose
+  what was acknowledged in the last second (Redis's ``appendfsync everysec``;
+  PostgreSQL's ``synchronous_commit = off`` makes the same trade).
+- ``always``: records are queued, and the syncer writes every queued record with
+  one ``write`` and covers them with one ``fsync`` (group commit) before they are
+  acknowledged: nothing acknowledged is lost even to a machine crash, and the
+  caller's thread makes no system call per record. Each request then waits for
+  the disk (about 0.3 ms here), and a worker answers fewer requests at a time;
+  ``benchmarks/RESULTS.md`` measures both.
 
 Bound: an append that would take the folder past ``max_bytes`` raises
 :class:`SpoolFull`. The folder's size is measured by :meth:`Spool.measure`
@@ -146,7 +146,10 @@ class Spool:
         self._appended = self._synced = 0
         self._failed: list[tuple[int, int, OSError]] = []
         self._seal_wanted = self._stopping = False
-        self._sealed = 0
+        # segments taken off writing, waiting for the syncer to seal them
+        self._detached: list[tuple[int, Path]] = []
+        self._detached_total = self._sealed = 0
+        self._sealing = False  # the syncer is sealing what seal() asked for
         self._waiters: list[tuple[int, asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
         self._syncer: threading.Thread | None = None
 
@@ -180,20 +183,53 @@ class Spool:
         return self._used
 
     def append(self, payload: bytes) -> int:
-        """Queue one record for the syncer; its ticket for :meth:`wait`. Raises
-        :class:`SpoolFull` when the spool is full (nothing is queued then)."""
+        """Add one record; its ticket for :meth:`wait`. With ``everysec`` the record
+        is written here and now (no hand-off to the syncer: :meth:`wait` returns at
+        once); with ``always`` it is queued for the syncer's next write and ``fsync``.
+        Raises :class:`SpoolFull` when the spool is full, :class:`SpoolError` when the
+        disk refuses the write (``everysec``; the segment is cut back to its last
+        whole record); nothing is added then."""
         record = frame(payload)
         with self._cond:
             if self._used + len(record) > self.max_bytes:
                 raise SpoolFull(f"{self.folder} holds {self._used} of {self.max_bytes} bytes")
-            self._pending.append(record)
+            if self.fsync == "always":
+                self._pending.append(record)
+            else:
+                self._write_now(record)
             self._appended += 1
             self._size += len(record)
             self._used += len(record)
+            if self.fsync == "always":
+                self._seal_wanted = self._seal_wanted or self._size >= self.segment_bytes
+                self._cond.notify_all()
+                return self._appended
+            self._synced = self._appended  # acknowledged once written
             if self._size >= self.segment_bytes:
-                self._seal_wanted = True
-            self._cond.notify_all()
+                self._detach()  # the record that filled it is its last
+                self._cond.notify_all()
+            elif self._unsynced_since is None:
+                self._unsynced_since = time.monotonic()
+                self._cond.notify_all()  # the syncer arms its fsync timer
             return self._appended
+
+    def _write_now(self, record: bytes) -> None:
+        """Write ``record`` to the open segment (begun if none is), holding the lock."""
+        try:
+            self._write(self._fd if self._fd is not None else self._new_segment(), record)
+        except OSError as exc:
+            self._cond.notify_all()  # a segment that could not be cut back is sealed
+            raise SpoolError(exc.errno, f"spool write to {self._path} failed: {exc}") from exc
+
+    def _detach(self) -> None:
+        """Take the open segment off writing (the lock held); the syncer seals it."""
+        if self._fd is None or self._path is None:
+            return
+        self._detached.append((self._fd, self._path))
+        self._detached_total += 1
+        self._fd = self._path = None
+        self._size -= self._written
+        self._written = 0
 
     def _new_segment(self) -> int:
         self._seq += 1
@@ -247,18 +283,21 @@ class Spool:
     def _sync_loop(self) -> None:
         while True:
             with self._cond:
-                while not (self._pending or self._seal_wanted or self._stopping
-                           or self._fsync_due()):  # fmt: skip
+                while not (self._pending or self._seal_wanted or self._detached
+                           or self._stopping or self._fsync_due()):  # fmt: skip
                     self._cond.wait(self._until_fsync())
-                if (self._stopping and not self._pending and not self._seal_wanted
+                if (self._stopping and not (self._pending or self._seal_wanted or self._detached)
                         and self._unsynced_since is None):  # fmt: skip
                     return
                 batch, self._pending = self._pending, []
                 first, target = self._synced + 1, self._appended
                 sealing, self._seal_wanted = self._seal_wanted, False
-                flush = self.fsync == "always" or sealing or self._stopping or self._fsync_due()
+                self._sealing = sealing
+                flush = self.fsync == "always" or self._stopping or self._fsync_due()
+                if flush:  # what is written from here on waits for the next fsync
+                    self._unsynced_since = None
             error = self._sync(batch, sealing, flush)
-            self._synced_through(first, target, error, sealing)
+            self._synced_through(first, target, error)
 
     def _fsync_due(self) -> bool:
         since = self._unsynced_since
@@ -272,26 +311,52 @@ class Spool:
 
     def _sync(self, batch: list[bytes], sealing: bool, flush: bool) -> OSError | None:
         """Write ``batch`` to the open segment (begun if none is); ``fsync`` it when
-        ``flush``; then, if ``sealing``, close and rename the segment. The error, if any."""
+        ``flush``; take it off writing when ``sealing``; seal every segment taken off
+        writing. The first error, if any."""
+        error: OSError | None = None
         try:
             fd = self._fd
             if batch:
                 fd = self._write_batch(fd, b"".join(batch))
-                if self._unsynced_since is None:
-                    self._unsynced_since = time.monotonic()
-            if flush and fd is not None and self._unsynced_since is not None:
+            if flush and fd is not None:
                 os.fsync(fd)
-                self._unsynced_since = None
                 self.on_sync()
-            if sealing and fd is not None:
-                self._seal_segment(fd)
         except OSError as exc:
-            log.error("spool write, fsync or seal in %s failed: %s", self.folder, exc)
+            error = exc
+        if sealing:
+            with self._cond:
+                self._detach()
+        error = self._seal_detached() or error
+        with self._cond:
+            self._sealing = False
+            self._cond.notify_all()
+        if error is not None:
             # an fsync that failed is not retried: Linux may have dropped the pages
             # it could not write and report the next fsync as a success
-            self._unsynced_since = None
-            return exc
-        return None
+            log.error("spool write, fsync or seal in %s failed: %s", self.folder, error)
+        return error
+
+    def _seal_detached(self) -> OSError | None:
+        """Sync, close and rename to ``.ready`` every segment taken off writing."""
+        with self._cond:
+            segments, self._detached = self._detached, []
+        first_error: OSError | None = None
+        for fd, path in segments:
+            try:
+                try:
+                    os.fsync(fd)  # every record written to it, whoever wrote it
+                    self.on_sync()
+                finally:
+                    os.close(fd)
+                path.rename(path.with_suffix(READY))
+                _fsync_dir(self.folder)
+            except OSError as exc:
+                first_error = first_error or exc
+            finally:
+                with self._cond:
+                    self._sealed += 1
+                    self._cond.notify_all()
+        return first_error
 
     def _write_batch(self, fd: int | None, data: bytes) -> int:
         """Write ``data`` to segment ``fd`` (a new one when None); the segment's fd.
@@ -306,25 +371,13 @@ class Spool:
             raise
         return fd
 
-    def _seal_segment(self, fd: int) -> None:
-        path = self._path
-        assert path is not None
-        with self._cond:  # records appended meanwhile belong to the next segment
-            self._fd = self._path = None
-            self._size -= self._written
-            self._written = 0
-        os.close(fd)
-        path.rename(path.with_suffix(READY))
-        _fsync_dir(self.folder)
-
-    def _synced_through(self, first: int, target: int, error: OSError | None, sealed: bool) -> None:
+    def _synced_through(self, first: int, target: int, error: OSError | None) -> None:
         with self._cond:
             if error is not None and first <= target:
                 self._failed = [*self._failed[-99:], (first, target, error)]
             if error is not None and self._fd is not None:
                 self._seal_wanted = True  # after a failure, start a fresh segment
             self._synced = max(self._synced, target)
-            self._sealed += int(sealed)
             done = [w for w in self._waiters if w[0] <= target]
             self._waiters = [w for w in self._waiters if w[0] > target]
             self._cond.notify_all()
@@ -337,12 +390,16 @@ class Spool:
     def seal(self) -> None:
         """Seal the open segment now (if it holds anything); returns once it is renamed."""
         with self._cond:
-            if self._fd is None and not self._pending:
-                return
-            self._seal_wanted = True
-            sealed = self._sealed
+            if self.fsync == "always":
+                if self._fd is None and not self._pending:
+                    return
+                self._seal_wanted = True  # the syncer writes what waits, then seals
+            else:
+                self._detach()
             self._cond.notify_all()
-            while self._sealed == sealed and self._syncer is not None and self._syncer.is_alive():
+            while (self._seal_wanted or self._sealing or self._sealed < self._detached_total) and (
+                self._syncer is not None and self._syncer.is_alive()
+            ):
                 self._cond.wait(1.0)
 
     def open_age(self) -> float:

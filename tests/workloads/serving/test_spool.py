@@ -25,8 +25,9 @@ def all_records(folder: Path) -> list[bytes]:
     return [r for p in sorted(folder.glob("*.ready")) for r in read_segment(p)[0]]
 
 
-def test_an_acknowledged_record_is_in_its_segment_before_the_seal(tmp_path) -> None:
-    spool = Spool(tmp_path, max_bytes=1 << 20)
+@pytest.mark.parametrize("fsync", ["everysec", "always"])
+def test_an_acknowledged_record_is_in_its_segment_before_the_seal(tmp_path, fsync) -> None:
+    spool = Spool(tmp_path, max_bytes=1 << 20, fsync=fsync)
     spool.open()
     try:
         first = spool.append(b"one")
@@ -41,8 +42,9 @@ def test_an_acknowledged_record_is_in_its_segment_before_the_seal(tmp_path) -> N
     assert all_records(tmp_path) == [b"one", b"two"]
 
 
-def test_a_full_segment_is_sealed_and_a_new_one_begun(tmp_path) -> None:
-    spool = Spool(tmp_path, max_bytes=1 << 20, segment_bytes=100)
+@pytest.mark.parametrize("fsync", ["everysec", "always"])
+def test_a_full_segment_is_sealed_and_a_new_one_begun(tmp_path, fsync) -> None:
+    spool = Spool(tmp_path, max_bytes=1 << 20, segment_bytes=100, fsync=fsync)
     spool.open()
     try:
         for i in range(10):
@@ -148,8 +150,9 @@ def test_a_corrupt_record_ends_the_segment(tmp_path) -> None:
     assert read_segment(path) == ([b"good"], len(frame(b"good")))
 
 
-def test_a_failed_write_leaves_no_torn_record(tmp_path, monkeypatch) -> None:
-    spool = Spool(tmp_path, 1 << 20)
+@pytest.mark.parametrize("fsync", ["everysec", "always"])
+def test_a_failed_write_leaves_no_torn_record(tmp_path, fsync, monkeypatch) -> None:
+    spool = Spool(tmp_path, 1 << 20, fsync=fsync)
     spool.open()
     real_write = os.write
 
@@ -173,9 +176,10 @@ def test_a_failed_write_leaves_no_torn_record(tmp_path, monkeypatch) -> None:
     assert all_records(tmp_path) == [b"before", b"after"]
 
 
-def test_the_bound_counts_bytes_of_every_writer(tmp_path) -> None:
+@pytest.mark.parametrize("fsync", ["everysec", "always"])
+def test_the_bound_counts_bytes_of_every_writer(tmp_path, fsync) -> None:
     (tmp_path / "other-000001.ready").write_bytes(b"z" * 900)
-    spool = Spool(tmp_path, max_bytes=1000)
+    spool = Spool(tmp_path, max_bytes=1000, fsync=fsync)
     spool.open()
     try:
         spool.wait(spool.append(b"y" * 50))  # 58 bytes framed: 958 in all
