@@ -216,7 +216,6 @@ class CompiledModel:
             total += np.where((p > 1.0) & (p <= 1.0 + 1e-5), 1.0, p)
         return total / len(self.calibrators)
 
-
     def _calibrated_one(self, score: float) -> float:
         """The calibrators' average for one score, as :meth:`predict` computes it."""
         total = 0.0

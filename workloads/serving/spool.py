@@ -218,7 +218,6 @@ class Spool:
         try:
             self._write(self._fd if self._fd is not None else self._new_segment(), record)
         except OSError as exc:
-            self._cond.notify_all()  # a segment that could not be cut back is sealed
             raise SpoolError(exc.errno, f"spool write to {self._path} failed: {exc}") from exc
 
     def _detach(self) -> None:
@@ -252,11 +251,15 @@ class Spool:
                 os.ftruncate(fd, self._written)
             except OSError:
                 log.exception("spool segment %s could not be cut back", self._path)
+                with self._cond:  # a record after the torn one would be hidden by it
+                    self._detach()
+                    self._cond.notify_all()
             raise
         self._written += len(data)
 
     def wait(self, ticket: int) -> None:
-        """Block until record ``ticket`` is on disk; raises SpoolError if its fsync failed."""
+        """Block until record ``ticket`` is acknowledged (see the module docstring);
+        raises SpoolError if its write or fsync failed."""
         with self._cond:
             while self._synced < ticket:
                 self._cond.wait()
@@ -276,7 +279,7 @@ class Spool:
     def _raise_if_failed(self, ticket: int) -> None:
         for first, last, exc in self._failed:
             if first <= ticket <= last:
-                raise SpoolError(exc.errno, f"spool fsync failed: {exc}")
+                raise SpoolError(exc.errno, f"spool write or fsync failed: {exc}")
 
     # -- the syncer thread ----------------------------------------------------------
 
@@ -479,4 +482,4 @@ def _settle(future: asyncio.Future[None], error: OSError | None) -> None:
     if error is None:
         future.set_result(None)
     else:
-        future.set_exception(SpoolError(error.errno, f"spool fsync failed: {error}"))
+        future.set_exception(SpoolError(error.errno, f"spool write or fsync failed: {error}"))
