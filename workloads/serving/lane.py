@@ -4,10 +4,11 @@
 A single-row request costs the service less to score than FastAPI costs to route
 it (request objects, dependency resolution, a response object, its middleware
 layers each wrapping ``send``, a telemetry check reading the environment), so
-these two requests skip that machinery; every other request goes on to FastAPI. :func:`answer` is the whole of a
-scoring request, in the order the routes document it: the API key (401), a
-loaded model (503), the media type (415), the body's size (413), its rows (422,
-413), then scoring and spooling (on disk before the answer is sent). The FastAPI
+these two requests skip that machinery; every other request goes on to FastAPI.
+:func:`answer` is the whole of a scoring request, in the order the routes
+document it: the API key (401), a loaded model (503), the media type (415), the
+body's size (413), its rows (422, 413), then scoring and spooling (written to the
+prediction log's spool before the answer is sent). The FastAPI
 routes of ``workloads.serving.routes`` describe the same endpoints in the OpenAPI
 document and answer through :func:`answer` too. The lane gives each request its
 id (``workloads.serving.logs``) and counts and times it as
