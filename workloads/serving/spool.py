@@ -1,18 +1,12 @@
-"""A write-ahead spool on local disk: records are durable before the caller goes on.
+"""A write-ahead spool on local disk: records are safe before the caller goes on.
 
 One folder serves every process of a service; each process writes its own
-segment files, so several workers never share a file:
-
-- ``<writer>.lock``: held (an ``flock`` through filelock) for as long as process
-  ``<writer>`` lives; the kernel releases it when the process dies, ``kill -9``
-  included, which is how the others tell a dead writer from a live one;
-- ``<writer>-<seq>.open``: the segment ``<writer>`` appends to;
-- ``<writer>-<seq>.ready``: a sealed segment, waiting to be taken away and deleted.
-
-A segment is a run of records, each a 4-byte little-endian payload length, the
-payload's 4-byte CRC-32 and the payload. Only a record being written when its
-process died can be torn; :func:`read_segment` stops at the first record whose
-length or checksum does not hold, and that record was never acknowledged.
+segment files (``workloads.serving.segments``: ``<writer>.lock`` held while the
+writer lives, ``<writer>-<seq>.open`` while it appends, ``.ready`` once sealed),
+so several workers never share a file, and the kernel releasing a dead writer's
+lock (``kill -9`` included) tells the others they may take its segments. Only a
+record being written when its process died can be torn; :func:`read_segment`
+stops at it, and it was never acknowledged.
 
 Durability: :meth:`Spool.append` adds a record and returns its ticket;
 :meth:`Spool.wait` (or :meth:`Spool.wait_async`) returns once the record is
@@ -21,19 +15,14 @@ is, and when ``fsync`` is called, is the spool's :data:`FSYNC` policy; one synce
 thread per process does the ``fsync`` calls and seals full segments:
 
 - ``everysec`` (the default): the caller writes the record to its segment and
-  it is acknowledged at once, with no hand-off between threads; the syncer
-  calls ``fsync`` at most ``fsync_interval_s`` (1 s) after a write, and before it
-  seals a segment. A written record is in the kernel's page cache, which
-  outlives the process: ``kill -9``, an OOM kill or a crash of the service loses
-  no acknowledged record. A crash of the machine itself (power, kernel) can lose
-  what was acknowledged in the last second (Redis's ``appendfsync everysec``;
-  PostgreSQL's ``synchronous_commit = off`` makes the same trade).
-- ``always``: records are queued, and the syncer writes every queued record with
-  one ``write`` and covers them with one ``fsync`` (group commit) before they are
-  acknowledged: nothing acknowledged is lost even to a machine crash, and the
-  caller's thread makes no system call per record. Each request then waits for
-  the disk (about 0.3 ms here), and a worker answers fewer requests at a time;
-  ``benchmarks/RESULTS.md`` measures both.
+  it is acknowledged at once, with no hand-off between threads; the syncer calls
+  ``fsync`` within ``fsync_interval_s`` (1 s) and before sealing. A written record
+  is in the page cache, which outlives the process: a crash or ``kill -9`` of the
+  service loses nothing acknowledged; a crash of the machine can lose the last
+  second (Redis's ``appendfsync everysec``, PostgreSQL's ``synchronous_commit = off``).
+- ``always``: the syncer writes every queued record with one ``write`` and one
+  ``fsync`` (group commit) before they are acknowledged: a machine crash loses
+  nothing either, and each request waits for the disk (``benchmarks/RESULTS.md``).
 
 Bound: an append that would take the folder past ``max_bytes`` raises
 :class:`SpoolFull`. The folder's size is measured by :meth:`Spool.measure`
@@ -48,19 +37,26 @@ import contextlib
 import logging
 import os
 import secrets
-import struct
 import threading
 import time
-import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from filelock import FileLock, Timeout
+from filelock import FileLock
+
+from workloads.serving.segments import (
+    LOCK,
+    OPEN,
+    READY,
+    frame,
+    fsync_dir,
+    takeable,
+)
+from workloads.serving.segments import read_segment as read_segment
+from workloads.serving.segments import writer_of as writer_of
 
 log = logging.getLogger(__name__)
-HEADER = struct.Struct("<II")
-OPEN, READY, LOCK = ".open", ".ready", ".lock"
 
 
 FSYNC = ("everysec", "always")
@@ -73,41 +69,6 @@ class SpoolFull(Exception):
 
 class SpoolError(OSError):
     """A record could not be made durable (the disk refused a write or an fsync)."""
-
-
-def frame(payload: bytes) -> bytes:
-    """``payload`` as one record: length, CRC-32, payload."""
-    return HEADER.pack(len(payload), zlib.crc32(payload)) + payload
-
-
-def read_segment(path: Path) -> tuple[list[bytes], int]:
-    """The whole records of segment ``path`` and the length they span (bytes after
-    it are a torn record). Raises FileNotFoundError when the segment is gone."""
-    data = path.read_bytes()
-    records, at = [], 0
-    while at + HEADER.size <= len(data):
-        length, crc = HEADER.unpack_from(data, at)
-        end = at + HEADER.size + length
-        payload = data[at + HEADER.size : end]
-        if end > len(data) or zlib.crc32(payload) != crc:
-            break
-        records.append(payload)
-        at = end
-    return records, at
-
-
-def _fsync_dir(folder: Path) -> None:
-    # a created, renamed or deleted file name is durable once its folder is synced
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def writer_of(path: Path) -> str:
-    """The writer id in a segment's file name."""
-    return path.name.rsplit("-", 1)[0]
 
 
 class Spool:
@@ -183,12 +144,9 @@ class Spool:
         return self._used
 
     def append(self, payload: bytes) -> int:
-        """Add one record; its ticket for :meth:`wait`. With ``everysec`` the record
-        is written here and now (no hand-off to the syncer: :meth:`wait` returns at
-        once); with ``always`` it is queued for the syncer's next write and ``fsync``.
-        Raises :class:`SpoolFull` when the spool is full, :class:`SpoolError` when the
-        disk refuses the write (``everysec``; the segment is cut back to its last
-        whole record); nothing is added then."""
+        """Add one record (written now with ``everysec``, queued for the syncer with
+        ``always``); its ticket for :meth:`wait`. Raises :class:`SpoolFull` when full,
+        :class:`SpoolError` when the disk refuses the write; nothing is added then."""
         record = frame(payload)
         with self._cond:
             if self._used + len(record) > self.max_bytes:
@@ -234,7 +192,7 @@ class Spool:
         self._seq += 1
         path = self.folder / f"{self.writer}-{self._seq:06d}{OPEN}"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
-        _fsync_dir(self.folder)
+        fsync_dir(self.folder)
         with self._cond:
             self._fd, self._path, self._opened_at = fd, path, time.monotonic()
         return fd
@@ -313,9 +271,8 @@ class Spool:
         return max(0.0, self._unsynced_since + self.fsync_interval_s - time.monotonic())
 
     def _sync(self, batch: list[bytes], sealing: bool, flush: bool) -> OSError | None:
-        """Write ``batch`` to the open segment (begun if none is); ``fsync`` it when
-        ``flush``; take it off writing when ``sealing``; seal every segment taken off
-        writing. The first error, if any."""
+        """Write ``batch`` (to a new segment if none is open), ``fsync`` if ``flush``,
+        then seal what is taken off writing (the open one too if ``sealing``)."""
         error: OSError | None = None
         try:
             fd = self._fd
@@ -352,7 +309,7 @@ class Spool:
                 finally:
                     os.close(fd)
                 path.rename(path.with_suffix(READY))
-                _fsync_dir(self.folder)
+                fsync_dir(self.folder)
             except OSError as exc:
                 first_error = first_error or exc
             finally:
@@ -426,46 +383,7 @@ class Spool:
     def ready(self) -> list[Path]:
         """Sealed segments this process may take away: its own, and every segment of a
         writer that died (an open one is first cut to its whole records and sealed)."""
-        names = [p.name for p in self.folder.iterdir()]
-        writers = {n.rsplit("-", 1)[0] for n in names if n.endswith((OPEN, READY))}
-        writers |= {n.removesuffix(LOCK) for n in names if n.endswith(LOCK)}
-        takers = {self.writer} | {w for w in sorted(writers - {self.writer}) if self._recover(w)}
-        ready = [p for p in self.folder.glob(f"*{READY}") if writer_of(p) in takers]
-        return sorted(ready, key=lambda p: p.name)
-
-    def _recover(self, writer: str) -> bool:
-        """True when ``writer`` is dead: its open segments are then sealed, and its
-        lock file removed once it has no segment left."""
-        lock_path = self.folder / f"{writer}{LOCK}"
-        lock = FileLock(lock_path, thread_local=False)
-        try:
-            lock.acquire(timeout=0)
-        except Timeout:
-            return False
-        try:
-            for path in self._segments_of(writer, OPEN):
-                self._seal_orphan(path)
-            if not self._segments_of(writer, READY):
-                lock_path.unlink(missing_ok=True)
-        finally:
-            lock.release()
-        return True
-
-    def _segments_of(self, writer: str, suffix: str) -> list[Path]:
-        return sorted(p for p in self.folder.glob(f"*{suffix}") if writer_of(p) == writer)
-
-    def _seal_orphan(self, path: Path) -> None:
-        try:
-            _records, whole = read_segment(path)
-            size = path.stat().st_size
-            if whole < size:
-                log.warning("spool: dropping a torn record (%d bytes) at the end of %s",
-                            size - whole, path.name)  # fmt: skip
-                os.truncate(path, whole)
-            path.rename(path.with_suffix(READY))
-            _fsync_dir(self.folder)
-        except FileNotFoundError:  # another process sealed it first
-            pass
+        return takeable(self.folder, self.writer)
 
     def delete(self, path: Path) -> None:
         """Remove a segment whose records are safe elsewhere."""
@@ -473,13 +391,10 @@ class Spool:
             path.unlink()
         except FileNotFoundError:  # another process took it away too
             return
-        _fsync_dir(self.folder)
+        fsync_dir(self.folder)
 
 
 def _settle(future: asyncio.Future[None], error: OSError | None) -> None:
-    if future.done():
-        return
-    if error is None:
-        future.set_result(None)
-    else:
-        future.set_exception(SpoolError(error.errno, f"spool write or fsync failed: {error}"))
+    if not future.done():
+        failed = error and SpoolError(error.errno, f"spool write or fsync failed: {error}")
+        future.set_exception(failed) if failed else future.set_result(None)
