@@ -76,8 +76,6 @@ class _Histories:
         """Closed and won deals, one row per query ``(table, keys, days)`` and one
         column per key: deals of that key closed on or before the day (0 if unknown)."""
         codes = self.codes
-        if len(queries[0][2]) == 1:
-            return self._lookup_one(queries)
         code = np.array([[codes[t].get(k, -1) for k in keys] for t, keys, _d in queries])
         days = np.vstack([d for _t, _k, d in queries])
         known = code >= 0
@@ -87,14 +85,6 @@ class _Histories:
         n = np.where(known, self.cum_n[position] - self.cum_n[start], 0)
         won = np.where(known, self.cum_won[position] - self.cum_won[start], 0)
         return n, won
-
-    def _lookup_one(
-        self, queries: Sequence[tuple[str, Sequence[Any], np.ndarray]]
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`lookup` of one row (see :meth:`lookup_row`)."""
-        n, won = self.lookup_row([(t, k[0], int(d[0])) for t, k, d in queries])
-        return (np.array(n, dtype=self.cum_n.dtype)[:, None],
-                np.array(won, dtype=self.cum_won.dtype)[:, None])  # fmt: skip
 
     def lookup_row(self, queries: Sequence[tuple[str, Any, int]]) -> tuple[list[int], list[int]]:
         """Closed and won deals for one row's queries ``(table, key, day)``, as lists,

@@ -94,7 +94,8 @@ class Service:
     async def record(
         self, endpoint: str, model: LoadedModel, batch: Batch, probabilities: np.ndarray
     ) -> str:
-        """Count one scored request and spool it (on disk when this returns);
+        """Count one scored request and spool it (acknowledged by the spool when this
+        returns: written, and synced too with the ``always`` policy);
         returns its request id (the one its log lines carry)."""
         request_id = current_request_id() or new_request_id()
         self.metrics.count_rows(endpoint, len(batch.rows))

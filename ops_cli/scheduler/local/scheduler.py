@@ -113,8 +113,10 @@ class LocalScheduler(Scheduler):
     def _stop_orphans(self, progress: ProgressCallback) -> None:
         """Stop what a killed supervisord left running, before ``up`` starts afresh
         (they hold the environment's ports, and nothing manages them)."""
-        for name, pids in sorted(self._orphans().items()):
-            reap_owned(of_workloads(str(self.paths.data), [name]))
+        orphans = self._orphans()
+        if orphans:
+            reap_owned(of_workloads(str(self.paths.data), sorted(orphans)))
+        for name, pids in sorted(orphans.items()):
             progress(WorkloadEvent(name, "replaced", detail=(
                 f"stopped pid {', '.join(map(str, sorted(pids)))}, left running by a "
                 "supervisord that was killed")))  # fmt: skip
